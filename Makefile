@@ -1,0 +1,46 @@
+# Two commands from a fresh clone: `make demo` and `make test` (README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+demo: seed
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+test: lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+stop: $(VENV)/.installed
+	$(PY) -c "from pathlib import Path; from portal.embedded_db import stop; print('stopped' if stop(Path('var/pgdata')) else 'not running')"
+
+bench-ledger: migrate
+	$(PY) bench/ledger.py
+
+bench-ingest: migrate
+	$(PY) bench/ingest.py
+
+bench-redeem: migrate
+	$(PY) bench/redeem.py
+
+# The demo's dashboard against a trivial signed-in page, served by gunicorn (needs `make seed` once).
+bench-portal: migrate
+	$(PY) bench/portal.py

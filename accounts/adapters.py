@@ -1,0 +1,35 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from django.utils import translation
+
+from accounts.models import User
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    """Partners join through an invitation or their account manager, never by open sign-up."""
+
+    def is_open_for_signup(self, request):
+        return False
+
+    def send_mail(self, template_prefix, email, context):
+        """allauth's e-mails (verification, password reset, security notices) in the recipient's language,
+        not in the language of whoever's request caused them."""
+        user = context.get("user") or User.objects.filter(email__iexact=email).first()
+        language = getattr(user, "language", None) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(template_prefix, email, context)
+
+
+def must_use_authenticator_app(user) -> bool:
+    """Vendor staff reach the CMS, and with it every partner's data: they sign in with a second factor."""
+    return user.is_authenticated and (user.is_staff or user.is_superuser)
+
+
+class PortalMFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator):
+        """Staff may not switch their authenticator app off: accounts.middleware requires it of them. A lost
+        phone is what the recovery codes are for."""
+        if authenticator.type == Authenticator.Type.TOTP and must_use_authenticator_app(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)

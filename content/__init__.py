@@ -1,0 +1,1 @@
+"""Wagtail pages for partners: articles, quizzes, questionnaires, and engagement records."""

@@ -1,0 +1,280 @@
+"""Sending the demo's history through the product's own services, week by week, oldest first.
+
+Each week, in this order: what people did (redemptions and their decisions, adjustments), against the
+balance the weeks before left; then what the ERP sent (orders, invoices, returns, payments) through
+``portal.earning.services.record`` in one batch per kind, with ``source="demo"``; then the quizzes,
+referrals and welcome bonuses; then ``release_order_points`` as the periodic task would have run it.
+
+People's actions run "on the day" (``demo_clock``): the services read the time from
+``django.utils.timezone.now``, so their rows and ledger entries carry the day of the history, not the
+day of the seed. Rows the database stamps itself (a redemption's creation and history) are set to
+that day afterwards, and marked as announced, so the past sends no e-mail.
+"""
+
+import heapq
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from unittest import mock
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import Membership, Partner, User
+from portal.demo.history import Event
+from portal.earning import adjustments
+from portal.earning import services as earning
+from portal.earning.models import Adjustment
+from portal.ledger import services as ledger
+from portal.ledger.models import Code
+from portal.ledger.queries import balance_of
+from rewards_catalog import services as catalog
+from rewards_catalog.models import Item, Redemption, RedemptionEvent
+
+WEEK = timedelta(days=7)
+SOURCE = "demo"
+ERP_KINDS = {"order": "orders", "invoice": "invoices", "return": "returns", "payment": "payments"}
+REDEMPTIONS_NAMESPACE = uuid.UUID("6f1d3c1e-5b7a-4f5e-9d0e-2a8c0d7e4b11")
+
+
+class DemoRefused(Exception):
+    """A service refused part of the demo: the script and the programme's rules disagree, or the database
+    was seeded by an older script whose history differs under the same ids."""
+
+
+@dataclass
+class Tally:
+    created: Counter = field(default_factory=Counter)
+    existing: Counter = field(default_factory=Counter)
+
+    def count(self, kind: str, created: bool, n: int = 1) -> None:
+        (self.created if created else self.existing)[kind] += n
+
+    def total(self, kind: str) -> int:
+        return self.created[kind] + self.existing[kind]
+
+
+@contextmanager
+def demo_clock(moment: datetime):
+    """Run a service as it would have run at `moment`."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+class Replay:
+    def __init__(self, partners: dict[str, Partner], *, replayed: set[str], administrator: User, horizon: datetime):
+        self.partners = partners
+        self.replayed = replayed  # partners whose history an earlier run sent: their people did it all then
+        self.administrator = administrator
+        self.horizon = horizon  # nothing happens at or after it
+        self.tally = Tally()
+        self.actions: list[tuple[datetime, int, Callable]] = []  # a heap of people's actions
+        self.sequence = 0
+        self.items = list(
+            Item.objects.filter(is_active=True, tiers=[]).prefetch_related("segments").order_by("-cost_points", "id")
+        )
+        self.tags: dict[int, set[str]] = {}
+
+    def run(self, histories: dict[str, list[Event]]) -> Tally:
+        weeks: dict[int, list[tuple[str, Event]]] = defaultdict(list)
+        starts = [e.at for events in histories.values() for e in events]
+        if not starts:
+            return self.tally
+        first = min(starts)
+        for partner, events in histories.items():
+            for event in events:
+                weeks[(event.at - first) // WEEK].append((partner, event))
+                if event.kind in ("redemption", "adjustment") and partner not in self.replayed:
+                    self._later(event.at, self._action(partner, event))
+        # What people did on an earlier run is all there: a partner's balance today would choose differently.
+        replayed = [self.partners[p].id for p in self.replayed]
+        self.tally.count("redemption", False, Redemption.objects.filter(partner_id__in=replayed).count())
+        self.tally.count("adjustment", False, Adjustment.objects.filter(partner_id__in=replayed).count())
+        for week in range(max(weeks) + 1):
+            end = min(first + (week + 1) * WEEK, self.horizon)
+            self._act_until(end)
+            self._week(sorted(weeks.get(week, []), key=lambda pe: pe[1].at))
+            earning.release_order_points(now=end)
+        self._act_until(self.horizon)
+        return self.tally
+
+    # --- what the ERP sent ------------------------------------------------------------------
+
+    def _week(self, events: list[tuple[str, Event]]) -> None:
+        by_kind = defaultdict(list)
+        for partner, event in events:
+            by_kind[event.kind].append((partner, event))
+        self._record("order", [e.data for _, e in by_kind["order"]])
+        self._record("invoice", [e.data for _, e in by_kind["invoice"]])
+        returns_by_day = defaultdict(list)
+        for _, event in by_kind["return"]:
+            returns_by_day[event.at.date()].append(event)
+        for day_returns in returns_by_day.values():
+            # The return window is judged on the day of the return, as the periodic task would have.
+            earning.release_order_points(now=day_returns[0].at)
+            self._record("return", [e.data for e in day_returns])
+        self._record("payment", [e.data for _, e in by_kind["payment"]])
+        self._post_programme_points([(p, e) for kind in ("welcome", "content", "referral") for p, e in by_kind[kind]])
+
+    def _record(self, kind: str, items: list[dict]) -> None:
+        for start in range(0, len(items), earning.MAX_BATCH):
+            results = earning.record(ERP_KINDS[kind], items[start : start + earning.MAX_BATCH], source=SOURCE)
+            refused = [r for r in results if r.status == "rejected"]
+            if refused:
+                first = refused[0]
+                raise DemoRefused(
+                    f"{len(refused)} demo {ERP_KINDS[kind]} refused, e.g. {first.external_id}: "
+                    f"{first.errors[0].field} {first.errors[0].message}."
+                    " If the demo script changed since this database was seeded, start from an empty database."
+                )
+            for result in results:
+                self.tally.count(kind, result.status == "created")
+
+    def _post_programme_points(self, events: list[tuple[str, Event]]) -> None:
+        # Quizzes and referrals have no app of their own yet (content/, referrals/): until they do, the
+        # demo posts their points straight to the ledger, as those apps will, with the reason a partner reads.
+        requests = [self._programme_points(self.partners[p].id, e) for p, e in events]
+        for request, result in zip(requests, ledger.post_transfers(requests), strict=True):
+            if not result.ok:
+                raise DemoRefused(f"The ledger refused {result.key}: {result.error.message}")
+            self.tally.count(request.code, result.status == "created")
+
+    @staticmethod
+    def _programme_points(partner_id: int, event: Event) -> ledger.TransferRequest:
+        data = event.data
+        common = {"key": data["key"], "amount": data["points"], "effective_at": event.at}
+        if event.kind == "welcome":
+            return ledger.earning(partner_id, **common, code=Code.WELCOME, reason="Welcome to the partner programme",
+                                  actor_label="programme", ref_type="partner")  # fmt: skip
+        if event.kind == "content":
+            return ledger.earning(partner_id, **common, code=Code.CONTENT, reason=data["reason"],
+                                  details=data["details"], actor_id=data["actor_id"], ref_type=data["ref_type"],
+                                  ref_id=data["ref_id"])  # fmt: skip
+        return ledger.earning(partner_id, **common, code=Code.REFERRAL,
+                              reason=f"Referral: {data['referred']} placed its first order",
+                              details={"referred": data["referred"]}, actor_label="referrals", ref_type="referral",
+                              ref_id=data["ref_id"])  # fmt: skip
+
+    # --- what people did ------------------------------------------------------------------------
+
+    def _later(self, at: datetime, action: Callable) -> None:
+        if at < self.horizon:
+            self.sequence += 1
+            heapq.heappush(self.actions, (at, self.sequence, action))
+
+    def _act_until(self, end: datetime) -> None:
+        while self.actions and self.actions[0][0] < end:
+            at, _, action = heapq.heappop(self.actions)
+            action(at)
+
+    def _action(self, partner: str, event: Event) -> Callable:
+        act = self._redeem if event.kind == "redemption" else self._adjust
+        return lambda at: act(self.partners[partner], event.data, at)
+
+    def _redeem(self, partner: Partner, data: dict, at: datetime) -> None:
+        request_key = uuid.uuid5(REDEMPTIONS_NAMESPACE, f"{partner.external_id}:{data['number']}")
+        member = Membership.objects.select_related("partner", "user").get(user_id=data["member"])
+        available = balance_of(partner).available
+        affordable = [
+            item
+            for item in self.items
+            if item.cost_points <= available
+            and not (data["wait"] and item.code_pool_id)
+            and self._offered(item, partner)
+        ]
+        if not affordable:
+            return
+        start = int(data["choice"] * min(3, len(affordable)))  # one of the dearest three it can afford
+        for item in affordable[start:] + affordable[:start]:
+            try:
+                with demo_clock(at):
+                    redemption = catalog.redeem(
+                        item,
+                        member=member,
+                        shipping_address=f"{partner.name}\nGoods in, {partner.region}",
+                        cause=(item.causes or [f"A school in {partner.region}"])[0],
+                        request_key=request_key,
+                    )
+            except (ValidationError, PermissionDenied):  # out of stock, not for this partner, too dear now
+                continue
+            self._stamp(redemption, at)
+            self.tally.count("redemption", True)
+            self._follow_up(redemption, data, at)
+            return
+
+    def _offered(self, item: Item, partner: Partner) -> bool:
+        """Whether the catalog offers the item to the partner now: a cheap look before a redemption tries."""
+        if item.partner_kinds and partner.kind not in item.partner_kinds:
+            return False
+        segments = {tag.name for tag in item.segments.all()}
+        if segments:
+            if partner.id not in self.tags:
+                self.tags[partner.id] = set(partner.tags.names())
+            if not segments & self.tags[partner.id]:
+                return False
+        if item.stock is not None:
+            item.stock = Item.objects.filter(pk=item.pk).values_list("stock", flat=True).get()
+            return item.stock > 0
+        return True
+
+    def _follow_up(self, redemption: Redemption, data: dict, at: datetime) -> None:
+        if redemption.status != Redemption.Status.AWAITING_APPROVAL or not data["decision"]:
+            return  # delivered at once (a gift card with codes), or still waiting
+        manager = redemption.partner.account_manager
+        decided = at + timedelta(days=data["decide_after"], hours=3)
+        if data["decision"] == "reject":
+            self._later(decided, lambda when: self._step(redemption, when, catalog.reject, acting_user=manager,
+                                                         reason=data["rejection"]))  # fmt: skip
+        elif data["decision"] == "cancel":
+            member = Membership.objects.get(user_id=redemption.member_id)
+            self._later(decided, lambda when: self._step(redemption, when, catalog.cancel, member=member,
+                                                         reason="Ordered by mistake"))  # fmt: skip
+        else:
+            self._later(decided, lambda when: self._approve(redemption, data, when, manager))
+
+    def _approve(self, redemption: Redemption, data: dict, at: datetime, manager: User) -> None:
+        redemption = self._step(redemption, at, catalog.approve, acting_user=manager)
+        if redemption.status != Redemption.Status.APPROVED:
+            return  # a gift card: its code went out with the approval
+        delivered = at + timedelta(days=data["ship_after"] + data["deliver_after"])
+        if redemption.item.kind == Item.Kind.GOODS:
+            shipped = at + timedelta(days=data["ship_after"])
+            note = f"Sent with Israel Post, tracking RR{redemption.pk:07d}IL"
+            self._later(shipped, lambda when: self._step(redemption, when, catalog.mark_shipped,
+                                                         acting_user=manager, tracking_note=note))  # fmt: skip
+        self._later(delivered, lambda when: self._step(redemption, when, catalog.mark_fulfilled, acting_user=manager))
+
+    def _step(self, redemption: Redemption, at: datetime, service: Callable, **kwargs) -> Redemption:
+        with demo_clock(at):
+            redemption = service(redemption, **kwargs)
+        self._stamp(redemption, at)
+        return redemption
+
+    @staticmethod
+    def _stamp(redemption: Redemption, at: datetime) -> None:
+        """The database stamped the new rows with today: they happened at `at`, and were announced then."""
+        Redemption.objects.filter(pk=redemption.pk, created_at__gt=at).update(created_at=at)
+        RedemptionEvent.objects.filter(redemption=redemption, at__gt=at).update(at=at)
+        RedemptionEvent.objects.filter(redemption=redemption, notified_at__isnull=True).update(notified_at=at)
+
+    def _adjust(self, partner: Partner, data: dict, at: datetime) -> None:
+        try:
+            with demo_clock(at):
+                adjustment = adjustments.request_adjustment(
+                    partner, points=data["points"], reason=data["reason"], acting_user=partner.account_manager
+                )
+        except adjustments.AdjustmentExceedsBalance:
+            return  # nothing to take back from
+        self.tally.count("adjustment", True)
+        if adjustment.status == Adjustment.Status.AWAITING_APPROVAL and data["approve"]:
+            approved = at + timedelta(days=data["approve_after"], hours=2)
+
+            def approve(when, adjustment=adjustment):
+                with demo_clock(when):
+                    adjustments.approve_adjustment(
+                        adjustment, acting_user=self.administrator, note="Agreed with the partner's account manager."
+                    )
+
+            self._later(approved, approve)

@@ -1,0 +1,270 @@
+"""Manual adjustments: an account manager gives or takes points, always with a reason.
+
+Up to ``settings.ADJUSTMENT_APPROVAL_THRESHOLD_POINTS`` (either way) an adjustment
+posts at once; above it, it waits until a second person approves or rejects it.
+Either way the ledger transfer is keyed ``adjustment:<id>``, so posting it again
+(a retried approval, two approvals racing) changes nothing.
+
+Who may do what, checked here so the CMS, an API or a task behave alike:
+
+- request: active staff with ``earning.add_adjustment`` who see the partner
+  (``partners_visible_to``: an account manager their portfolio, an administrator all);
+- approve or reject: the same, and not the person who requested it (the
+  database refuses that too). So an administrator decides any partner's
+  adjustment, an account manager those of their portfolio that someone else
+  requested.
+
+Locks: the adjustment row first, then the ledger's accounts (taken by the ledger).
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Partner, User
+from accounts.queries import partners_visible_to
+from portal.earning.models import Adjustment
+from portal.ledger import services as ledger
+from portal.ledger.errors import InsufficientPoints
+from portal.ledger.models import Code
+
+logger = logging.getLogger(__name__)
+
+Status = Adjustment.Status
+
+
+# --- Errors ----------------------------------------------------------------------------------------
+# Subclasses of Django's own, so a form shows them and a view answers 403 without a mapping of its own.
+
+
+class NotAllowedToAdjust(PermissionDenied):
+    """The acting user may not adjust this partner's points (or does not see the partner at all)."""
+
+
+class SecondPersonRequired(PermissionDenied):
+    """The requester tried to decide their own adjustment."""
+
+
+class InvalidAdjustment(ValidationError):
+    """The points or the reason are not acceptable; `error_dict` names the field."""
+
+
+class AdjustmentAlreadyDecided(ValidationError):
+    """Approving a rejected adjustment, or rejecting a posted one."""
+
+
+class AdjustmentExceedsBalance(ValidationError):
+    """Taking the points away would leave the partner below zero (the ledger's `exceeds_available`)."""
+
+    def __init__(self, error: InsufficientPoints):
+        self.available = error.data["available"]
+        self.amount = error.data["amount"]
+        message = _("The partner has only %(available)s points available; %(amount)s cannot be taken away.") % {
+            "available": f"{self.available:,}",
+            "amount": f"{self.amount:,}",
+        }
+        super().__init__(message, code=error.code)
+
+
+# --- Reads -----------------------------------------------------------------------------------------
+
+
+def adjustments_visible_to(user: User) -> QuerySet[Adjustment]:
+    return Adjustment.objects.filter(partner__in=partners_visible_to(user))
+
+
+def may_adjust(user: User, partner: Partner) -> bool:
+    return (
+        user.is_active
+        and user.is_staff
+        and user.has_perm("earning.add_adjustment")
+        and partners_visible_to(user).filter(pk=partner.pk).exists()
+    )
+
+
+def may_decide(user: User, adjustment: Adjustment) -> bool:
+    return adjustment.requested_by_id != user.pk and may_adjust(user, adjustment.partner)
+
+
+def approval_threshold_points() -> int:
+    return settings.ADJUSTMENT_APPROVAL_THRESHOLD_POINTS
+
+
+def needs_approval(points: int) -> bool:
+    return abs(points) > approval_threshold_points()
+
+
+def possible_deciders(adjustment: Adjustment) -> QuerySet[User]:
+    """Everyone who may approve `adjustment`: the administrators and the partner's manager, not the requester."""
+    administrators = ModelBackend().with_perm("accounts.view_all_partners", is_active=True, include_superusers=True)
+    adjusters = ModelBackend().with_perm("earning.add_adjustment", is_active=True, include_superusers=True)
+    return (
+        User.objects.filter(is_active=True, is_staff=True, pk__in=adjusters.values("pk"))
+        .filter(Q(pk__in=administrators.values("pk")) | Q(pk=adjustment.partner.account_manager_id))
+        .exclude(pk=adjustment.requested_by_id)
+        .order_by("pk")
+    )
+
+
+# --- Use cases -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_adjustment(partner: Partner, *, points: int, reason: str, acting_user: User) -> Adjustment:
+    """Give (positive) or take (negative) points; above the threshold it waits for a second person."""
+    if not may_adjust(acting_user, partner):
+        raise NotAllowedToAdjust(_("You may not adjust the points of this partner."))
+    reason = check_request(points=points, reason=reason)
+    waits = needs_approval(points)
+    adjustment = Adjustment.objects.create(
+        partner=partner,
+        points=points,
+        reason=reason,
+        status=Status.AWAITING_APPROVAL if waits else Status.POSTED,
+        requested_by=acting_user,
+    )
+    if waits:
+        transaction.on_commit(lambda: _notify_deciders(adjustment.pk))
+    else:
+        _post(adjustment)
+    return adjustment
+
+
+@transaction.atomic
+def approve_adjustment(adjustment: Adjustment, *, acting_user: User, note: str = "") -> Adjustment:
+    """Post a waiting adjustment. Approving a posted one again changes nothing."""
+    adjustment = _lock_for_decision(adjustment, acting_user)
+    if adjustment.status == Status.POSTED:
+        return adjustment
+    if adjustment.status == Status.REJECTED:
+        raise AdjustmentAlreadyDecided(_("This adjustment was rejected; it cannot be approved."), code="rejected")
+    _post(adjustment, approved_by=acting_user)
+    _decide(adjustment, Status.POSTED, acting_user, note)
+    return adjustment
+
+
+@transaction.atomic
+def reject_adjustment(adjustment: Adjustment, *, acting_user: User, note: str) -> Adjustment:
+    """Refuse a waiting adjustment, saying why; nothing moves. Rejecting it again changes nothing."""
+    note = (note or "").strip()
+    if not note:
+        raise InvalidAdjustment({"note": _("Say why the adjustment is rejected.")}, code="note_required")
+    adjustment = _lock_for_decision(adjustment, acting_user)
+    if adjustment.status == Status.REJECTED:
+        return adjustment
+    if adjustment.status == Status.POSTED:
+        raise AdjustmentAlreadyDecided(_("This adjustment has been posted; it cannot be rejected."), code="posted")
+    _decide(adjustment, Status.REJECTED, acting_user, note)
+    return adjustment
+
+
+# --- Steps -----------------------------------------------------------------------------------------
+
+
+def check_request(*, points, reason) -> str:
+    """Refuse zero or non-whole points and a blank reason; return the reason as it is stored."""
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise InvalidAdjustment(
+            {"points": _("Enter a whole number of points other than zero.")}, code="points_not_zero"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidAdjustment({"reason": _("Say why the points are adjusted.")}, code="reason_required")
+    return reason
+
+
+def _lock_for_decision(adjustment: Adjustment, acting_user: User) -> Adjustment:
+    # Checked on the locked row: two approvals of the same adjustment run one after the other.
+    adjustment = Adjustment.objects.select_for_update(no_key=True).select_related("partner").get(pk=adjustment.pk)
+    if adjustment.requested_by_id == acting_user.pk:
+        raise SecondPersonRequired(_("A second person must decide an adjustment you requested."))
+    if not may_adjust(acting_user, adjustment.partner):
+        raise NotAllowedToAdjust(_("You may not decide adjustments for this partner."))
+    return adjustment
+
+
+def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:
+    build = ledger.earning if adjustment.points > 0 else ledger.spending
+    details = {"approved_by": approved_by.pk} if approved_by else {}
+    request = build(
+        adjustment.partner_id,
+        key=f"adjustment:{adjustment.pk}",
+        amount=abs(adjustment.points),
+        code=Code.ADJUSTMENT,
+        reason=f"Adjustment: {adjustment.reason}",
+        actor_id=adjustment.requested_by_id,
+        ref_type="adjustment",
+        ref_id=str(adjustment.pk),
+        details=details,
+    )
+    try:
+        ledger.post_transfer(request)
+    except InsufficientPoints as error:
+        raise AdjustmentExceedsBalance(error) from error
+
+
+def _decide(adjustment: Adjustment, status: str, acting_user: User, note: str) -> None:
+    adjustment.status = status
+    adjustment.decided_by = acting_user
+    adjustment.decided_at = timezone.now()
+    adjustment.decision_note = (note or "").strip()
+    adjustment.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    transaction.on_commit(lambda: _notify_requester(adjustment.pk))
+
+
+# --- Notices (after commit) ------------------------------------------------------------------------
+
+
+def _notify_deciders(adjustment_id: int) -> None:
+    adjustment = Adjustment.objects.select_related("partner", "requested_by").get(pk=adjustment_id)
+    link = _admin_link("adjustment:queue")
+    for person in possible_deciders(adjustment):
+        with translation.override(person.language):
+            subject = _("Adjustment of %(points)s points for %(partner)s awaits approval") % _names(adjustment)
+            body = _(
+                "%(requester)s asks to adjust the points of %(partner)s by %(points)s.\n"
+                "Reason: %(reason)s\n\nApprove or reject it here: %(link)s"
+            ) % {**_names(adjustment), "link": link}
+        _send(subject, body, person)
+
+
+def _notify_requester(adjustment_id: int) -> None:
+    adjustment = Adjustment.objects.select_related("partner", "requested_by", "decided_by").get(pk=adjustment_id)
+    person = adjustment.requested_by
+    with translation.override(person.language):
+        names = {**_names(adjustment), "decider": adjustment.decided_by, "note": adjustment.decision_note or "-"}
+        if adjustment.status == Status.POSTED:
+            subject = _("Your adjustment of %(points)s points for %(partner)s was approved") % names
+        else:
+            subject = _("Your adjustment of %(points)s points for %(partner)s was rejected") % names
+        body = _("Decided by %(decider)s.\nNote: %(note)s\n\nYour reason was: %(reason)s") % names
+    _send(subject, body, person)
+
+
+def _names(adjustment: Adjustment) -> dict:
+    return {
+        "points": f"{adjustment.points:+,}",
+        "partner": adjustment.partner,
+        "requester": adjustment.requested_by,
+        "reason": adjustment.reason,
+    }
+
+
+def _admin_link(url_name: str) -> str:
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(url_name)
+
+
+def _send(subject: str, body: str, person: User) -> None:
+    # After commit the adjustment stands whatever the mail server says; a failed notice is logged, not raised.
+    try:
+        send_mail(subject, body, None, [person.email])
+    except Exception:
+        logger.exception("Could not send the adjustment notice %r to %s", subject, person.email)

@@ -1,0 +1,381 @@
+"""The CMS for manual adjustments: list them, request one, and decide those that wait.
+
+Scoping reuses the partners' CMS: Adjustment has a ``PortfolioPermissionPolicy`` over
+``adjustments_visible_to`` and the viewset wraps every view in the portfolio gate, so an id of
+another portfolio's adjustment answers 404 on every URL, and listings show only the portfolio.
+Adjustments are never edited or deleted here: the viewset has no edit, delete, copy, history or
+usage URL. Requesting, approving and rejecting are calls to ``portal.earning.adjustments``, which
+checks who may do what; these views only turn forms into those calls and errors into messages.
+"""
+
+from django import forms
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse, reverse_lazy
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.views.generic.edit import FormView
+from django_filters import ChoiceFilter, ModelChoiceFilter
+from wagtail.admin import messages
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import HeaderButton
+
+from accounts.admin_views import (
+    PartnerChooserWidget,
+    PortfolioPermissionPolicy,
+    PortfolioScopedViewSetMixin,
+    ServiceFormViewMixin,
+)
+from accounts.queries import partners_visible_to
+from portal.earning import adjustments
+from portal.earning.models import Adjustment
+from portal.ledger.queries import balance_of
+
+adjustment_permission_policy = PortfolioPermissionPolicy(Adjustment, visible_to=adjustments.adjustments_visible_to)
+
+AWAITING = Adjustment.Status.AWAITING_APPROVAL
+
+
+# --- Request ----------------------------------------------------------------------------------------
+
+
+class AdjustmentForm(WagtailAdminModelForm):
+    class Meta:
+        model = Adjustment
+        fields = ["partner", "points", "reason"]
+        widgets = {"partner": PartnerChooserWidget, "reason": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners_visible_to(self.for_user)
+        self.fields["points"].help_text = _(
+            "Positive gives points, negative takes them. Above %(threshold)s either way, a second person approves."
+        ) % {"threshold": f"{adjustments.approval_threshold_points():,}"}
+
+    def clean(self):
+        cleaned = super().clean()
+        if "points" in cleaned and "reason" in cleaned:
+            try:  # the service's own check, so the form says the same as a refused call would
+                adjustments.check_request(points=cleaned["points"], reason=cleaned["reason"])
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+class AdjustmentCreateView(ServiceFormViewMixin, generic.CreateView):
+    inspect_url_name = None
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return adjustments.request_adjustment(
+            data["partner"], points=data["points"], reason=data["reason"], acting_user=self.request.user
+        )
+
+    def get_success_message(self, instance):
+        if instance.status == AWAITING:
+            return _("Adjustment of %(adjustment)s requested; it waits for a second person's approval.") % {
+                "adjustment": instance
+            }
+        return _("Adjustment of %(adjustment)s posted.") % {"adjustment": instance}
+
+    def get_success_buttons(self):
+        return [messages.button(reverse(self.inspect_url_name, args=[quote(self.object.pk)]), _("View"))]
+
+
+# --- Listings ---------------------------------------------------------------------------------------
+
+
+class QueueFilterSet(WagtailFilterSet):
+    partner = ModelChoiceFilter(label=_("partner"), queryset=lambda request: partners_visible_to(request.user))
+
+    class Meta:
+        model = Adjustment
+        fields = ["partner"]
+
+
+class AdjustmentFilterSet(QueueFilterSet):
+    status = ChoiceFilter(label=_("status"), choices=Adjustment.Status.choices)
+
+    class Meta:
+        model = Adjustment
+        fields = ["status", "partner"]
+
+
+class DecisionColumn(Column):
+    """Approve (a POST from the row itself) or reject (a page that asks why), for whoever may decide."""
+
+    cell_template_name = "earning/adjustments/decision_cell.html"
+
+    def __init__(self, viewset, **kwargs):
+        super().__init__("decision", label=_("Decision"), **kwargs)
+        self.viewset = viewset
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        request = parent_context["request"]
+        context["csrf_token"] = get_token(request)
+        context["awaiting"] = instance.status == AWAITING
+        context["own"] = instance.requested_by_id == request.user.pk
+        context["may_decide"] = context["awaiting"] and adjustments.may_decide(request.user, instance)
+        context["approve_url"] = reverse(self.viewset.get_url_name("approve"), args=[quote(instance.pk)])
+        context["reject_url"] = reverse(self.viewset.get_url_name("reject"), args=[quote(instance.pk)])
+        queue = reverse(self.viewset.get_url_name("queue"))  # also when rendered by the results fragment
+        context["next_url"] = f"{queue}?{request.GET.urlencode()}" if request.GET else queue
+        return context
+
+
+class AdjustmentIndexView(generic.IndexView):
+    queue_url_name = None
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("partner", "requested_by", "decided_by")
+
+    @cached_property
+    def header_buttons(self):
+        buttons = super().header_buttons
+        if self.queue_url_name:
+            buttons.append(HeaderButton(_("Awaiting approval"), url=reverse(self.queue_url_name), icon_name="time"))
+        return buttons
+
+
+class AdjustmentQueueView(AdjustmentIndexView):
+    """The adjustments waiting for a second person, oldest first, with their approve and reject buttons."""
+
+    page_title = _("Awaiting approval")
+    adjustments_url_name = None
+
+    def get_breadcrumbs_items(self):
+        *home, current = super().get_breadcrumbs_items()
+        return [*home, {"url": reverse(self.adjustments_url_name), "label": _("Adjustments")}, current]
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(status=AWAITING)
+
+    @cached_property
+    def header_buttons(self):
+        return []
+
+
+# --- Inspect and decide -----------------------------------------------------------------------------
+
+
+class AdjustmentInspectView(generic.InspectView):
+    approve_url_name = None
+    reject_url_name = None
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(adjustments.adjustments_visible_to(self.request.user), pk=self.pk)
+
+    def get_points_display_value(self):
+        return f"{self.object.points:+,}"
+
+    def get_decided_by_display_value(self):
+        return self.object.decided_by or "—"
+
+    def get_decided_at_display_value(self):
+        return self.object.decided_at or "—"
+
+    @cached_property
+    def header_buttons(self):
+        if self.object.status != AWAITING or not adjustments.may_decide(self.request.user, self.object):
+            return []
+        args = [quote(self.object.pk)]
+        return [
+            HeaderButton(_("Approve"), url=reverse(self.approve_url_name, args=args), icon_name="check"),
+            HeaderButton(_("Reject"), url=reverse(self.reject_url_name, args=args), icon_name="cross"),
+        ]
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RejectionForm(forms.Form):
+    note = forms.CharField(label=_("Why is it rejected?"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class DecisionView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    """GET shows the adjustment and asks for a note; POST decides through the service."""
+
+    model = Adjustment
+    permission_required = "add"  # those who may adjust may decide others' adjustments (checked in the service)
+    template_name = "earning/adjustments/decide.html"
+    header_icon = "tasks"
+    index_url_name = None
+    queue_url_name = None
+    inspect_url_name = None
+    decide = None  # the service function
+
+    def setup(self, request, *args, pk, **kwargs):
+        super().setup(request, *args, pk=pk, **kwargs)
+        self.object = get_object_or_404(
+            adjustments.adjustments_visible_to(request.user).select_related("partner", "requested_by"), pk=pk
+        )
+
+    def get_page_subtitle(self):
+        return str(self.object)
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse(self.index_url_name), "label": _("Adjustments")},
+            {"url": reverse(self.queue_url_name), "label": _("Awaiting approval")},
+            {"url": "", "label": self.get_page_title(), "sublabel": self.get_page_subtitle()},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["adjustment"] = self.object
+        context["points"] = f"{self.object.points:+,}"
+        context["next_url"] = self.request.POST.get("next") or self.request.GET.get("next", "")
+        context["available"] = balance_of(self.object.partner).available
+        context["may_decide"] = self.object.status == AWAITING and adjustments.may_decide(
+            self.request.user, self.object
+        )
+        context["own"] = self.object.requested_by_id == self.request.user.pk
+        context["inspect_url"] = reverse(self.inspect_url_name, args=[quote(self.object.pk)])
+        return context
+
+    def form_valid(self, form):
+        try:
+            self.decide(self.object, acting_user=self.request.user, note=form.cleaned_data["note"])
+        except PermissionDenied as error:
+            form.add_error(None, str(error) or _("You may not decide this adjustment."))
+            return self.form_invalid(form)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        self.object.refresh_from_db()
+        messages.success(self.request, self.get_success_message())
+        return redirect(self.get_success_url())
+
+    def get_success_url(self):
+        wanted = self.request.POST.get("next", "")
+        queue = reverse(self.queue_url_name)
+        return wanted if wanted.startswith(queue) else queue
+
+
+class ApproveView(DecisionView):
+    page_title = _("Approve adjustment")
+    form_class = DecisionForm
+    submit_label = _("Approve and post")
+    decide = staticmethod(adjustments.approve_adjustment)
+
+    def get_success_message(self):
+        return _("Adjustment of %(adjustment)s approved and posted.") % {"adjustment": self.object}
+
+
+class RejectView(DecisionView):
+    page_title = _("Reject adjustment")
+    form_class = RejectionForm
+    submit_label = _("Reject")
+    decide = staticmethod(adjustments.reject_adjustment)
+
+    def get_success_message(self):
+        return _("Adjustment of %(adjustment)s rejected.") % {"adjustment": self.object}
+
+
+# --- The viewset ------------------------------------------------------------------------------------
+
+
+class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
+    model = Adjustment
+    icon = "tasks"
+    menu_label = _("Adjustments")
+    add_to_admin_menu = False  # listed in the "Programme" menu, with the queue
+    menu_order = 100
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    add_to_reference_index = False  # an adjustment is a fact about its own partner, not content others use
+    list_display = ["__str__", "status", "requested_by", "requested_at", "decided_by"]
+    filterset_class = AdjustmentFilterSet
+    search_fields = ["reason", "partner__name", "partner__external_id"]
+    search_backend_name = None
+    index_view_class = AdjustmentIndexView
+    add_view_class = AdjustmentCreateView
+    inspect_view_class = AdjustmentInspectView
+    inspect_view_fields = [
+        "partner",
+        "points",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    ]
+    form_fields = ["partner", "points", "reason"]
+    # Adjustments are facts: no edit, delete, history or usage pages.
+    exposed_url_names = {"index", "index_results", "add", "inspect"}
+
+    def get_form_class(self, for_update=False):
+        return AdjustmentForm
+
+    def get_common_view_kwargs(self, **kwargs):
+        view_kwargs = super().get_common_view_kwargs(**kwargs)
+        for url_name in ("edit_url_name", "delete_url_name", "history_url_name", "usage_url_name"):
+            view_kwargs[url_name] = None
+        return view_kwargs
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(queue_url_name=self.get_url_name("queue"), **kwargs)
+
+    def get_inspect_view_kwargs(self, **kwargs):
+        return super().get_inspect_view_kwargs(
+            approve_url_name=self.get_url_name("approve"), reject_url_name=self.get_url_name("reject"), **kwargs
+        )
+
+    def queue_view(self, **kwargs):
+        return self.construct_view(
+            AdjustmentQueueView,
+            **self.get_index_view_kwargs(
+                index_url_name=self.get_url_name("queue"),
+                index_results_url_name=self.get_url_name("queue_results"),
+                adjustments_url_name=self.get_url_name("index"),
+                list_display=["__str__", "requested_by", "requested_at", "reason", DecisionColumn(self)],
+                filterset_class=QueueFilterSet,
+                default_ordering="requested_at",
+                **kwargs,
+            ),
+        )
+
+    def decision_view(self, view_class):
+        return self.construct_view(
+            view_class,
+            index_url_name=self.get_url_name("index"),
+            queue_url_name=self.get_url_name("queue"),
+            inspect_url_name=self.get_url_name("inspect"),
+        )
+
+    def get_urlpatterns(self):
+        return [
+            *(pattern for pattern in super().get_urlpatterns() if pattern.name in self.exposed_url_names),
+            path("queue/", self.queue_view(), name="queue"),
+            path("queue/results/", self.queue_view(results_only=True), name="queue_results"),
+            path("approve/<int:pk>/", self.decision_view(ApproveView), name="approve"),
+            path("reject/<int:pk>/", self.decision_view(RejectView), name="reject"),
+        ]
+
+
+adjustment_viewset = AdjustmentViewSet("adjustment", url_prefix="adjustments")
+
+
+def awaiting_approval_menu_item() -> MenuItem:
+    """The queue, next to the viewset's own "Adjustments" item and shown to the same people."""
+    return adjustment_viewset.menu_item_class(
+        _("Awaiting approval"),
+        reverse_lazy(adjustment_viewset.get_url_name("queue")),
+        name="adjustments-awaiting-approval",
+        icon_name="time",
+        order=adjustment_viewset.get_menu_item_order() + 1,
+    )

@@ -1,0 +1,222 @@
+"""The earning rules as pure functions: no database, easy to test and to reason about.
+
+Money is Decimal; points are whole. Each rule computes its part of the points
+as Decimal over all lines and rounds it down once, so a partner never gets a
+point the programme's numbers do not give, and the breakdown's parts add up to
+the total exactly.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal
+
+ONE = Decimal("1")
+
+
+@dataclass(frozen=True)
+class Rates:
+    points_per_unit: Decimal
+    category_multipliers: dict[str, Decimal]
+    bulk_threshold: Decimal
+    bulk_bonus_points: int
+    punch_card_every: int
+    punch_card_min_value: Decimal
+    punch_card_bonus_points: int
+    early_payment_min_days: int
+    early_payment_points_per_unit: Decimal
+
+
+@dataclass(frozen=True)
+class CampaignRule:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    partner_kinds: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    skus: frozenset[str] = frozenset()
+    multiplier: Decimal = ONE
+    bonus_points: int = 0
+
+    def targets(self, partner: "PartnerProfile", placed_at: datetime) -> bool:
+        """Does the campaign run for this partner at this moment? Start inclusive, end exclusive."""
+        return (
+            self.starts_at <= placed_at < self.ends_at
+            and (not self.partner_kinds or partner.kind in self.partner_kinds)
+            and (not self.regions or partner.region in self.regions)
+            and (not self.tags or bool(self.tags & partner.tags))
+        )
+
+    def covers(self, line: "Line") -> bool:
+        if not self.categories and not self.skus:
+            return True
+        return line.category in self.categories or line.sku in self.skus
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    kind: str
+    region: str
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    category: str
+    quantity: int
+    net_amount: Decimal
+
+
+@dataclass(frozen=True)
+class Part:
+    label: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Points:
+    """Points and the readable parts they are made of ("1,240 base + 310 Networking x1.25")."""
+
+    parts: tuple[Part, ...] = ()
+    line_points: tuple[int, ...] = field(default=())
+
+    @property
+    def total(self) -> int:
+        return sum(p.points for p in self.parts)
+
+    @property
+    def breakdown(self) -> str:
+        return " + ".join(f"{p.points:,} {p.label}" for p in self.parts if p.points)
+
+
+def whole(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
+def _format_multiplier(value: Decimal) -> str:
+    return f"x{value.normalize():f}"
+
+
+def order_points(
+    lines: list[Line],
+    *,
+    placed_at: datetime,
+    partner: PartnerProfile,
+    rates: Rates,
+    campaigns: list[CampaignRule],
+    qualifying_orders_before: int,
+    tier_multiplier: Decimal = ONE,
+    tier_name: str = "",
+) -> Points:
+    """Points for one order.
+
+    Base points per currency unit; a category's multiplier and a campaign's
+    multiplier each add their extra on the base of the lines they cover; the
+    tier multiplies all of those; then fixed bonuses (bulk, punch card,
+    campaign) are added, untouched by the tier. `qualifying_orders_before`
+    counts the partner's earlier orders that met the punch card's minimum.
+    """
+    base = [line.net_amount * rates.points_per_unit for line in lines]
+    parts: list[tuple[str, Decimal]] = [("base", sum(base, Decimal(0)))]
+    per_line = list(base)
+
+    def boost(label: str, multiplier: Decimal, covers) -> None:
+        """Add a multiplier's extra, on the base of the lines it covers, as one part."""
+        nonlocal per_line
+        if multiplier == ONE:
+            return
+        extra = [b * (multiplier - ONE) if covers(line) else Decimal(0) for b, line in zip(base, lines, strict=True)]
+        if any(extra):
+            parts.append((f"{label} {_format_multiplier(multiplier)}", sum(extra, Decimal(0))))
+            per_line = [p + e for p, e in zip(per_line, extra, strict=True)]
+
+    for category, multiplier in sorted(rates.category_multipliers.items()):
+        boost(category, multiplier, lambda line, category=category: line.category == category)
+    running = [c for c in campaigns if c.targets(partner, placed_at)]
+    for campaign in running:
+        boost(campaign.name, campaign.multiplier, campaign.covers)
+
+    if tier_multiplier != ONE:
+        variable = sum((amount for _, amount in parts), Decimal(0))
+        parts.append(
+            (f"{tier_name or 'tier'} {_format_multiplier(tier_multiplier)}", variable * (tier_multiplier - ONE))
+        )
+        per_line = [p * tier_multiplier for p in per_line]
+
+    net_total = sum((line.net_amount for line in lines), Decimal(0))
+    bonuses: list[tuple[str, int]] = []
+    if rates.bulk_bonus_points and net_total >= rates.bulk_threshold:
+        bonuses.append(("bulk bonus", rates.bulk_bonus_points))
+    if punch_card_due(net_total, rates=rates, qualifying_orders_before=qualifying_orders_before):
+        bonuses.append((f"punch card ({rates.punch_card_every}th order)", rates.punch_card_bonus_points))
+    for campaign in running:
+        if campaign.bonus_points and any(campaign.covers(line) for line in lines):
+            bonuses.append((f"{campaign.name} bonus", campaign.bonus_points))
+
+    return Points(
+        parts=tuple(Part(label, whole(amount)) for label, amount in parts)
+        + tuple(Part(label, points) for label, points in bonuses),
+        line_points=tuple(whole(p) for p in per_line),
+    )
+
+
+def qualifies_for_punch_card(net_total: Decimal, *, rates: Rates) -> bool:
+    return rates.punch_card_every > 0 and net_total >= rates.punch_card_min_value
+
+
+def punch_card_due(net_total: Decimal, *, rates: Rates, qualifying_orders_before: int) -> bool:
+    """Every Nth qualifying order earns the bonus: the Nth, the 2Nth, ..."""
+    if not qualifies_for_punch_card(net_total, rates=rates):
+        return False
+    return (qualifying_orders_before + 1) % rates.punch_card_every == 0
+
+
+def early_payment_points(amount: Decimal, *, paid_on: date, due_on: date, rates: Rates) -> Points:
+    """Points for a payment made `early_payment_min_days` or more before the due date; late pays nothing."""
+    days_early = (due_on - paid_on).days
+    if days_early < rates.early_payment_min_days or rates.early_payment_points_per_unit <= 0:
+        return Points()
+    points = whole(amount * rates.early_payment_points_per_unit)
+    return Points(parts=(Part(f"paid {days_early} days early", points),))
+
+
+def returned_points(
+    returned: list["ReturnedLine"],
+    *,
+    kept_before: Decimal,
+    kept_after: Decimal,
+    bulk_bonus: int,
+    other_bonuses: int,
+    rates: Rates,
+) -> Points:
+    """Points a return takes back.
+
+    A line's points go back in proportion to the units returned, counted on
+    the units returned so far, so several partial returns of a line take back
+    exactly its points and never more. The order's bulk bonus goes with the
+    return that takes the kept value below the threshold, its other bonuses
+    with the return that leaves nothing kept: the kept value only falls, so
+    each bonus goes back once.
+    """
+    parts = [Part("returned goods", sum(line.points_to_take_back() for line in returned))]
+    if bulk_bonus and kept_before >= rates.bulk_threshold > kept_after:
+        parts.append(Part("bulk bonus", bulk_bonus))
+    if other_bonuses and kept_before > 0 >= kept_after:
+        parts.append(Part("order bonuses", other_bonuses))
+    return Points(parts=tuple(parts))
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    points: int
+    quantity: int
+    returned_before: int
+    returned_now: int
+
+    def points_to_take_back(self) -> int:
+        def share(units: int) -> int:
+            return -((-self.points * units) // self.quantity)  # rounded up
+
+        return share(self.returned_before + self.returned_now) - share(self.returned_before)

@@ -1,0 +1,1 @@
+"""Our corrections to Django's locale formats (FORMAT_MODULE_PATH): only what differs is set here."""

@@ -1,0 +1,509 @@
+"""The ledger's use cases: the only code that writes accounts and transfers.
+
+Everything goes through ``post_transfers``, which takes a batch and posts it in
+one transaction with one statement per step (lock the accounts, read what
+already exists, insert the transfers, update the accounts), like TigerBeetle's
+``create_transfers``. Each transfer in a batch succeeds or fails on its own and
+says why. A single transfer is a batch of one (``post_transfer``).
+
+Locking: the accounts a batch touches are locked in id order with
+``FOR NO KEY UPDATE`` before anything is read, so two batches never deadlock on
+each other, limits are checked against totals nobody else can change, and a
+retry of the same key waits for the first and then sees it. Callers that lock
+rows of their own take them before calling the ledger; ledger locks come last.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.bulk import batch_cursor, insert_rows
+from portal.ledger.errors import InsufficientPoints, TransferRejected
+from portal.ledger.models import CODES_THAT_MAY_OVERDRAW, PROGRAMME_SHARDS, AccountKind, Code, Phase, Transfer
+
+
+@dataclass(frozen=True)
+class PartnerAccount:
+    """The points account of a partner, named by the partner's id (opened on first use)."""
+
+    partner_id: int
+
+
+@dataclass(frozen=True)
+class ProgrammeAccount:
+    """One of the programme's accounts. Each is kept in PROGRAMME_SHARDS rows, so transfers of
+    different partners do not queue on one row lock; `for_partner` picks the partner's row."""
+
+    kind: AccountKind
+    shard: int = 0
+
+    @classmethod
+    def for_partner(cls, kind: AccountKind, partner_id: int) -> "ProgrammeAccount":
+        return cls(kind, partner_id % PROGRAMME_SHARDS)
+
+
+AccountRef = PartnerAccount | ProgrammeAccount
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One transfer to post. `key` makes a retry harmless: choose it from the cause.
+
+    For ``Phase.POST_PENDING`` and ``Phase.VOID_PENDING`` name the pending
+    transfer by `pending_key` and leave the accounts out; `amount` may then be
+    None (the whole pending amount) or, when posting, a part of it.
+    """
+
+    key: str
+    code: Code
+    reason: str
+    amount: int | None = None
+    debit: AccountRef | None = None
+    credit: AccountRef | None = None
+    phase: Phase = Phase.POSTED
+    pending_key: str | None = None
+    corrects_key: str | None = None
+    details: dict = field(default_factory=dict)
+    actor_id: int | None = None
+    actor_label: str = ""
+    ref_type: str = ""
+    ref_id: str = ""
+    effective_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    key: str
+    status: Literal["created", "exists", "failed"]
+    transfer_id: int | None = None
+    error: TransferRejected | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+# --- Building requests in the programme's words -------------------------------------
+
+_SPENDING_DESTINATION = {
+    Code.REDEMPTION: AccountKind.REDEEMED,
+    Code.EXPIRY: AccountKind.EXPIRED,
+    Code.CLAWBACK: AccountKind.ISSUED,
+    Code.ADJUSTMENT: AccountKind.ADJUSTMENTS,
+}
+
+
+def earning(partner_id: int, *, key: str, amount: int, code: Code, reason: str, pending=False, **meta):
+    """Points the programme gives a partner; `pending` while they may still be taken back."""
+    source = AccountKind.ADJUSTMENTS if code == Code.ADJUSTMENT else AccountKind.ISSUED
+    return TransferRequest(
+        key=key,
+        amount=amount,
+        code=code,
+        reason=reason,
+        debit=ProgrammeAccount.for_partner(source, partner_id),
+        credit=PartnerAccount(partner_id),
+        phase=Phase.PENDING if pending else Phase.POSTED,
+        **meta,
+    )
+
+
+def spending(partner_id: int, *, key: str, amount: int, code: Code, reason: str, hold=False, **meta):
+    """Points that leave a partner: redeemed, expired, clawed back or adjusted away.
+
+    With `hold` the points are held (a pending debit) until the hold is posted
+    or voided, as a redemption waits for approval.
+    """
+    return TransferRequest(
+        key=key,
+        amount=amount,
+        code=code,
+        reason=reason,
+        debit=PartnerAccount(partner_id),
+        credit=ProgrammeAccount.for_partner(_SPENDING_DESTINATION[code], partner_id),
+        phase=Phase.PENDING if hold else Phase.POSTED,
+        **meta,
+    )
+
+
+def resolution(key: str, *, pending_key: str, code: Code, reason: str, void=False, amount=None, **meta):
+    """Post (whole or in part) or void a pending transfer; each pending transfer once."""
+    return TransferRequest(
+        key=key,
+        amount=amount,
+        code=code,
+        reason=reason,
+        phase=Phase.VOID_PENDING if void else Phase.POST_PENDING,
+        pending_key=pending_key,
+        **meta,
+    )
+
+
+# --- Posting ------------------------------------------------------------------------
+
+
+class _KeyRace(Exception):
+    """Another transaction inserted a key we name (ours, or a pending transfer's) after we looked: retry the batch."""
+
+
+def post_transfer(request: TransferRequest) -> Transfer:
+    """Post one transfer; return it (the first one, when its key was posted before)."""
+    (result,) = post_transfers([request])
+    if result.error:
+        raise result.error
+    return Transfer.objects.get(pk=result.transfer_id)
+
+
+def post_transfers(requests: Sequence[TransferRequest]) -> list[TransferResult]:
+    """Post a batch of transfers in one transaction; one result per request, in order."""
+    if not requests:
+        return []
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _post_batch(list(requests))
+        except _KeyRace:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _AccountState:
+    id: int
+    kind: str
+    shard: int
+    partner_id: int | None
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    changed: bool = False
+
+    @property
+    def available(self) -> int:
+        return self.credits_posted - self.debits_posted - self.debits_pending
+
+
+_ACCOUNT_COLUMNS = "id, kind, shard, partner_id, debits_posted, credits_posted, debits_pending, credits_pending"
+_TRANSFER_COLUMNS = "id, key, debit_account_id, credit_account_id, amount, phase, pending_id, code, ref_type, ref_id"
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A transfer as stored, or as it will be stored."""
+
+    id: int
+    key: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    phase: str
+    pending_id: int | None
+    code: str
+    ref_type: str
+    ref_id: str
+
+    def same_as(self, other: "_Row") -> bool:
+        fields = ("debit_account_id", "credit_account_id", "amount", "phase", "pending_id", "code")
+        return all(getattr(self, f) == getattr(other, f) for f in fields + ("ref_type", "ref_id"))
+
+
+def _post_batch(requests: list[TransferRequest]) -> list[TransferResult]:
+    # Bound on the server: a Django cursor would quote every element of the batch's arrays into the SQL.
+    with connection.wrap_database_errors, batch_cursor() as cursor:
+        keys = [r.key for r in requests]
+        pending_keys = {r.pending_key for r in requests if r.pending_key}
+        referenced = pending_keys | {r.corrects_key for r in requests if r.corrects_key}
+        # Before locking, look only for the pending transfers the batch resolves: their accounts are locked too.
+        accounts = _lock_accounts(cursor, requests, _fetch_transfers(cursor, "key", list(pending_keys)))
+        # Read again under the locks: a concurrent batch on the same accounts has committed by now.
+        existing = _fetch_transfers(cursor, "key", list(set(keys) | referenced))
+        if not _locked_for_pendings(requests, existing, accounts):
+            raise _KeyRace()
+        pending_ids = [existing[k].id for k in referenced if k in existing]
+        resolved = _resolved_pendings(cursor, pending_ids)
+        new_ids = iter(_next_transfer_ids(cursor, len(requests)))
+
+        results, rows = [], []
+        by_key: dict[str, _Row] = dict(existing)
+        now = timezone.now()
+        for request in requests:
+            try:
+                row = _check(request, accounts, by_key, resolved, new_id=next(new_ids))
+            except TransferRejected as error:
+                results.append(TransferResult(request.key, "failed", error=error))
+                continue
+            if row.key in by_key:
+                first = by_key[row.key]
+                if first.same_as(row):
+                    results.append(TransferResult(request.key, "exists", transfer_id=first.id))
+                else:
+                    error = TransferRejected("exists_with_different_fields", key=row.key)
+                    results.append(TransferResult(request.key, "failed", transfer_id=first.id, error=error))
+                continue
+            released = by_key[request.pending_key].amount if row.pending_id else 0
+            _apply(row, accounts, released=released)
+            by_key[row.key] = row
+            if row.pending_id:
+                resolved[row.pending_id] = row.phase
+            rows.append((row, request))
+            results.append(TransferResult(request.key, "created", transfer_id=row.id))
+
+        if rows:
+            _insert_transfers(cursor, rows, by_key, now)
+            _update_accounts(cursor, [a for a in accounts.by_id.values() if a.changed])
+    return results
+
+
+class _Accounts:
+    def __init__(self, states: list[_AccountState]):
+        self.by_id = {a.id: a for a in states}
+        self.by_partner = {a.partner_id: a for a in states if a.partner_id}
+        self.by_kind = {(a.kind, a.shard): a for a in states if not a.partner_id}
+
+    def resolve(self, ref: AccountRef | None) -> _AccountState:
+        found = None
+        if isinstance(ref, PartnerAccount):
+            found = self.by_partner.get(ref.partner_id)
+        elif isinstance(ref, ProgrammeAccount):
+            found = self.by_kind.get((ref.kind, ref.shard))
+        if found is None:
+            raise TransferRejected("account_not_found")
+        return found
+
+
+def _lock_accounts(cursor, requests, existing) -> _Accounts:
+    partner_ids = sorted({ref.partner_id for ref in _refs(requests) if isinstance(ref, PartnerAccount)})
+    programme = sorted({(str(ref.kind), ref.shard) for ref in _refs(requests) if isinstance(ref, ProgrammeAccount)})
+    account_ids = sorted(
+        {existing[r.pending_key].debit_account_id for r in requests if r.pending_key in existing}
+        | {existing[r.pending_key].credit_account_id for r in requests if r.pending_key in existing}
+    )
+    lock = f"""
+        SELECT {_ACCOUNT_COLUMNS} FROM ledger_account
+        WHERE id = ANY(%s::bigint[]) OR partner_id = ANY(%s::bigint[])
+           OR (partner_id IS NULL AND (kind, shard) IN (SELECT * FROM unnest(%s::text[], %s::smallint[])))
+        ORDER BY id FOR NO KEY UPDATE
+    """
+    params = [account_ids, partner_ids, [k for k, _ in programme], [n for _, n in programme]]
+    cursor.execute(lock, params)
+    states = [_AccountState(*row) for row in cursor.fetchall()]
+    found_partners = {s.partner_id for s in states if s.partner_id}
+    found_programme = {(s.kind, s.shard) for s in states if not s.partner_id}
+    missing_partners = [p for p in partner_ids if p not in found_partners]
+    missing_programme = [pair for pair in programme if pair not in found_programme]
+    if missing_partners or missing_programme:
+        _open_accounts(cursor, missing_partners, missing_programme)
+        cursor.execute(lock, params)
+        states = [_AccountState(*row) for row in cursor.fetchall()]
+    return _Accounts(states)
+
+
+def _locked_for_pendings(requests, existing, accounts: _Accounts) -> bool:
+    """Whether we hold the accounts of every pending transfer the batch resolves.
+
+    A pending transfer committed between our first look and our locks was not
+    seen when choosing what to lock; the retry sees it and locks its accounts.
+    """
+    pendings = [existing[r.pending_key] for r in requests if r.pending_key in existing]
+    return all(p.debit_account_id in accounts.by_id and p.credit_account_id in accounts.by_id for p in pendings)
+
+
+def _refs(requests):
+    for r in requests:
+        yield from (ref for ref in (r.debit, r.credit) if ref is not None)
+
+
+def _open_accounts(cursor, partner_ids: list[int], programme: list[tuple[str, int]]) -> None:
+    """Open the accounts a batch names for the first time (a partner's first points).
+
+    Only for partners that exist: an unknown partner keeps no account, so its
+    transfers fail on their own (account_not_found) instead of the deferred
+    foreign key failing the whole batch at commit.
+    """
+    if partner_ids:
+        cursor.execute(
+            """
+            INSERT INTO ledger_account
+                (kind, shard, partner_id, debits_posted, credits_posted, debits_pending, credits_pending)
+            SELECT %s, 0, p.id, 0, 0, 0, 0 FROM accounts_partner AS p WHERE p.id = ANY(%s::bigint[])
+            ON CONFLICT (partner_id) DO NOTHING
+            """,
+            [AccountKind.PARTNER.value, partner_ids],
+        )
+    if programme:
+        cursor.execute(
+            """
+            INSERT INTO ledger_account
+                (kind, shard, partner_id, debits_posted, credits_posted, debits_pending, credits_pending)
+            SELECT k, n, NULL, 0, 0, 0, 0 FROM unnest(%s::text[], %s::smallint[]) AS t(k, n)
+            ON CONFLICT (kind, shard) WHERE kind <> 'partner' DO NOTHING
+            """,
+            [[k for k, _ in programme], [n for _, n in programme]],
+        )
+
+
+def _fetch_transfers(cursor, column: str, values: list) -> dict[str, _Row]:
+    if not values:
+        return {}
+    cursor.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE {column} = ANY(%s)", [values])
+    return {row[1]: _Row(*row) for row in cursor.fetchall()}
+
+
+def _resolved_pendings(cursor, pending_ids: list[int]) -> dict[int, str]:
+    if not pending_ids:
+        return {}
+    cursor.execute("SELECT pending_id, phase FROM ledger_transfer WHERE pending_id = ANY(%s::bigint[])", [pending_ids])
+    return dict(cursor.fetchall())
+
+
+def _next_transfer_ids(cursor, count: int) -> list[int]:
+    """Ids drawn up front, so a batch can resolve a pending transfer it created itself."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) FROM generate_series(1, %s)", [count]
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _check(request: TransferRequest, accounts: _Accounts, by_key, resolved, *, new_id: int) -> _Row:
+    """Validate one request against the locked state and return the row it would store."""
+    amount = request.amount
+    pending = None
+    if request.phase in (Phase.POST_PENDING, Phase.VOID_PENDING):
+        pending = by_key.get(request.pending_key)
+        if pending is None:
+            raise TransferRejected("pending_transfer_not_found", pending_key=request.pending_key)
+        if pending.phase != Phase.PENDING:
+            raise TransferRejected("pending_transfer_not_pending", pending_key=request.pending_key)
+        debit = accounts.by_id[pending.debit_account_id]
+        credit = accounts.by_id[pending.credit_account_id]
+        if amount is None:
+            amount = pending.amount
+    else:
+        debit = accounts.resolve(request.debit)
+        credit = accounts.resolve(request.credit)
+    row = _Row(
+        id=new_id,
+        key=request.key,
+        debit_account_id=debit.id,
+        credit_account_id=credit.id,
+        amount=amount,
+        phase=request.phase,
+        pending_id=pending.id if pending else None,
+        code=request.code,
+        ref_type=request.ref_type,
+        ref_id=request.ref_id,
+    )
+    if request.key in by_key:
+        return row  # a retry: the caller compares it with the first, whatever else is wrong with it
+
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise TransferRejected("amount_must_be_positive")
+    if debit.id == credit.id:
+        raise TransferRejected("accounts_must_be_different")
+    if request.corrects_key and request.corrects_key not in by_key:
+        raise TransferRejected("corrected_transfer_not_found", corrects_key=request.corrects_key)
+    if pending is not None:
+        if pending.id in resolved:
+            posted = resolved[pending.id] == Phase.POST_PENDING
+            code = "pending_transfer_already_posted" if posted else "pending_transfer_already_voided"
+            raise TransferRejected(code, pending_key=request.pending_key)
+        if amount > pending.amount or (request.phase == Phase.VOID_PENDING and amount != pending.amount):
+            raise TransferRejected("pending_amount_exceeded", amount=amount, pending_amount=pending.amount)
+    elif debit.kind == AccountKind.PARTNER and request.code not in CODES_THAT_MAY_OVERDRAW and debit.available < amount:
+        raise InsufficientPoints("exceeds_available", available=debit.available, amount=amount)
+    return row
+
+
+def _apply(row: _Row, accounts: _Accounts, *, released: int) -> None:
+    """Move the totals; `released` is the pending amount a post or void lets go of."""
+    debit, credit = accounts.by_id[row.debit_account_id], accounts.by_id[row.credit_account_id]
+    debit.debits_pending -= released
+    credit.credits_pending -= released
+    if row.phase == Phase.PENDING:
+        debit.debits_pending += row.amount
+        credit.credits_pending += row.amount
+    elif row.phase in (Phase.POSTED, Phase.POST_PENDING):
+        debit.debits_posted += row.amount
+        credit.credits_posted += row.amount
+    debit.changed = credit.changed = True
+
+
+_TRANSFER_INSERT_COLUMNS = [
+    ("id", "bigint"),
+    ("key", "text"),
+    ("debit_account_id", "bigint"),
+    ("credit_account_id", "bigint"),
+    ("amount", "bigint"),
+    ("phase", "text"),
+    ("pending_id", "bigint"),
+    ("corrects_id", "bigint"),
+    ("code", "text"),
+    ("reason", "text"),
+    ("details", "jsonb"),
+    ("actor_id", "bigint"),
+    ("actor_label", "text"),
+    ("ref_type", "text"),
+    ("ref_id", "text"),
+    ("effective_at", "timestamptz"),
+]
+
+
+def _insert_transfers(cursor, rows, by_key, now) -> None:
+    inserted = insert_rows(
+        cursor,
+        "ledger_transfer",
+        _TRANSFER_INSERT_COLUMNS,
+        [_insert_values(row, request, by_key, now) for row, request in rows],
+        on_conflict="(key) DO NOTHING",
+        returning="id",
+    )
+    if len(inserted) != len(rows):
+        raise _KeyRace()
+
+
+def _insert_values(row: _Row, request: TransferRequest, by_key, now):
+    corrects = by_key[request.corrects_key].id if request.corrects_key else None
+    return (
+        row.id,
+        row.key,
+        row.debit_account_id,
+        row.credit_account_id,
+        row.amount,
+        str(row.phase),
+        row.pending_id,
+        corrects,
+        str(row.code),
+        request.reason,
+        json.dumps(request.details),
+        request.actor_id,
+        request.actor_label,
+        request.ref_type,
+        request.ref_id,
+        request.effective_at or now,
+    )
+
+
+def _update_accounts(cursor, changed: list[_AccountState]) -> None:
+    cursor.execute(
+        """
+        UPDATE ledger_account AS a
+        SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe
+        FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])
+             AS v(id, dp, cp, dpe, cpe)
+        WHERE a.id = v.id
+        """,
+        [
+            [a.id for a in changed],
+            [a.debits_posted for a in changed],
+            [a.credits_posted for a in changed],
+            [a.debits_pending for a in changed],
+            [a.credits_pending for a in changed],
+        ],
+    )

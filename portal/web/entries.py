@@ -1,0 +1,159 @@
+"""How a partner's pages word a ledger entry: its status, its row on a page, and its row in the CSV export."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from portal.earning.queries import release_dates
+from portal.ledger.models import Code, Phase, Transfer
+from portal.ledger.queries import EntryKind
+from portal.web.breakdown import breakdown_of
+from portal.web.numbers import whole_number_format
+
+
+def status_of(entry: Transfer) -> str:
+    """Where the entry's points stand now, in a word or two."""
+    settled_by = getattr(entry, "resolution", None)
+    if entry.phase == Phase.PENDING:
+        if entry.points > 0:
+            if settled_by == Phase.POST_PENDING:
+                return _("Released")
+            if settled_by == Phase.VOID_PENDING:
+                return pgettext("points", "Cancelled")
+            return pgettext("points", "Pending")
+        if settled_by == Phase.POST_PENDING:
+            return pgettext("points", "Spent")
+        if settled_by == Phase.VOID_PENDING:
+            return _("Given back")
+        return pgettext("points", "Held")
+    if entry.phase == Phase.POST_PENDING and entry.points < 0:
+        return _("Hold settled")
+    if entry.phase == Phase.VOID_PENDING:
+        return pgettext("points", "Cancelled") if entry.points < 0 else _("Given back")
+    return pgettext("points", "Available") if entry.points > 0 else pgettext("points", "Deducted")
+
+
+def available_change(entry: Transfer) -> int:
+    """What the entry did to the available balance: the entries' changes add up to it."""
+    return entry.points if getattr(entry, "changes_available", True) else 0
+
+
+def is_open(entry: Transfer) -> bool:
+    """Pending or held, and not settled yet."""
+    return entry.phase == Phase.PENDING and getattr(entry, "resolution", None) is None
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry as a page shows it, worded here so the template only places it (the dashboard is hot)."""
+
+    moment: datetime
+    day: str
+    code: str
+    source: str
+    reason: str
+    breakdown: str
+    points: str
+    tone: str  # pos, neg, or aside (does not change the available balance)
+    status: str
+    is_open: bool
+
+
+def entry_rows(entries: list[Transfer], *, until_when: bool = True) -> list[EntryRow]:
+    """Rows for a page's entries. With `until_when`, pending order points say until when (one query, if any)."""
+    release_at = release_dates([e for e in entries if is_open(e) and e.points > 0]) if until_when else {}
+    codes = dict(Code.choices)
+    number = whole_number_format()
+    rows = []
+    for entry in entries:
+        status = status_of(entry)
+        until = release_at.get(entry.ref_id) if entry.ref_type == "order" and is_open(entry) else None
+        if until:
+            status += " · " + _("until %(day)s") % {"day": _short_date(until)}
+        if not getattr(entry, "changes_available", True):
+            tone = "aside"
+        else:
+            tone = "neg" if entry.points < 0 else "pos"
+        rows.append(
+            EntryRow(
+                moment=entry.effective_at,
+                day=_short_date(entry.effective_at),
+                code=entry.code,
+                source=str(codes.get(entry.code, entry.code)),
+                reason=entry.reason,
+                breakdown=breakdown_of(entry.details),
+                points=("+" if entry.points > 0 else "") + number(entry.points),
+                tone=tone,
+                status=status,
+                is_open=is_open(entry),
+            )
+        )
+    return rows
+
+
+def _short_date(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK = 2_000
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet would run is prefixed with a quote; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_header() -> list[str]:
+    return [
+        _("Date"),
+        _("Source"),
+        _("Kind"),
+        _("Reason"),
+        _("Details"),
+        _("Points"),
+        _("Change to available points"),
+        _("Status"),
+        _("Available from"),
+        _("Reference"),
+    ]
+
+
+def csv_rows(entries: Iterable[Transfer]) -> Iterator[list]:
+    """One row per entry; the dates of pending order points are read a chunk at a time."""
+    codes, kinds = dict(Code.choices), dict(EntryKind.choices)
+    entries = iter(entries)
+    while chunk := list(islice(entries, CHUNK)):
+        release_at = release_dates(chunk)
+        for entry in chunk:
+            available_from = release_at.get(entry.ref_id) if is_open(entry) and entry.points > 0 else None
+            row = [
+                _iso_day(entry.effective_at),
+                str(codes.get(entry.code, entry.code)),
+                str(kinds.get(entry.kind, entry.kind)),
+                entry.reason,
+                breakdown_of(entry.details),
+                entry.points,
+                available_change(entry),
+                status_of(entry),
+                _iso_day(available_from) if available_from else "",
+                f"{entry.ref_type} {entry.ref_id}".strip(),
+            ]
+            yield [spreadsheet_safe(cell) for cell in row]
+
+
+def _iso_day(moment: datetime) -> str:
+    return timezone.localtime(moment).date().isoformat()

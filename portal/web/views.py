@@ -1,0 +1,176 @@
+"""Partner pages. Every view reads the company from the signed-in person's
+membership, never from the URL, so no id in a URL can reach another company."""
+
+import csv
+from datetime import datetime, time
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language_bidi
+from django.views.decorators.http import require_GET
+
+from accounts.queries import membership_of
+from portal.earning import queries as erp
+from portal.earning.services import load_programme
+from portal.ledger.queries import (
+    EntryFilter,
+    entries_of,
+    every_entry_of,
+    points_account_of,
+    points_summary,
+)
+from portal.web.entries import csv_header, csv_rows, entry_rows
+from portal.web.forms import ActivityFilterForm, cursor_of
+from portal.web.points_chart import last_months, points_chart
+
+LATEST_ENTRIES = 6
+ORDER_ENTRIES = 200  # an order's own entries: its points, their release, its returns
+ENTRIES_PER_PAGE = 50
+ORDERS_PER_PAGE = 25
+INVOICES_PER_PAGE = 25
+EARLY_PAYMENT_SUGGESTIONS = 3
+
+
+def member_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        membership = membership_of(request.user)
+        if membership is None:
+            if request.user.is_staff:
+                return redirect("wagtailadmin_home")
+            return render(request, "web/no_company.html", status=403)
+        request.membership = membership
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _account_id(partner) -> int | None:
+    account = points_account_of(partner)
+    return account.id if account else None
+
+
+@member_required
+@require_GET
+def dashboard(request):
+    partner = request.membership.partner
+    now = timezone.now()
+    months = last_months(timezone.localdate(now))
+    since = timezone.make_aware(datetime.combine(months[0], time.min))
+    summary = points_summary(partner, since=since, latest=LATEST_ENTRIES)
+    context = {
+        "partner": partner,
+        "balance": summary.balance,
+        # Without "until when" for pending points: the activity and orders pages say it, and here it cost a query.
+        "rows": entry_rows(summary.latest, until_when=False),
+        "chart": points_chart(summary.earned_by_month, months=months, mirrored=get_language_bidi()),
+        "pay_early": erp.invoices_to_pay_early(partner, today=timezone.localdate(now), limit=EARLY_PAYMENT_SUGGESTIONS),
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+@member_required
+@require_GET
+def activity(request):
+    form = ActivityFilterForm(request.GET)
+    account_id = _account_id(request.membership.partner)
+    rows = entries_of(account_id, form.entry_filter(), limit=ENTRIES_PER_PAGE + 1)
+    entries = rows[:ENTRIES_PER_PAGE]
+    context = {
+        "partner": request.membership.partner,
+        "form": form,
+        "rows": entry_rows(entries),
+        "filters": form.query(),
+        "older": form.query(before=cursor_of(entries[-1])) if len(rows) > ENTRIES_PER_PAGE else None,
+        "paged": bool(form.is_valid() and form.cleaned_data["before"]),
+    }
+    return render(request, "web/activity.html", context)
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows stream without a buffer."""
+
+    def write(self, value):
+        return value
+
+
+@member_required
+@require_GET
+def activity_export(request):
+    form = ActivityFilterForm(request.GET)
+    account_id = _account_id(request.membership.partner)
+    entries = every_entry_of(account_id, form.entry_filter(paged=False))
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"  # a byte-order mark, so spreadsheets read the file as UTF-8 (Hebrew included)
+        yield writer.writerow(csv_header())
+        for row in csv_rows(entries):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"points-activity-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+@require_GET
+def orders(request):
+    partner = request.membership.partner
+    page = Paginator(erp.orders_of(partner), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "partner": partner,
+        "page": page,
+        "order_points": erp.order_points(list(page)),
+        "returns": erp.returns_of(partner)[:ORDERS_PER_PAGE],
+    }
+    return render(request, "web/orders.html", context)
+
+
+@member_required
+@require_GET
+def order_detail(request, external_id):
+    partner = request.membership.partner
+    order = erp.order_of(partner, external_id)
+    if order is None:
+        raise Http404("No such order in your company.")
+    account_id = _account_id(partner)
+    context = {
+        "partner": partner,
+        "order": order,
+        "points": erp.order_points([order])[order.id],
+        "rows": entry_rows(
+            entries_of(account_id, EntryFilter(about=("order", order.external_id)), limit=ORDER_ENTRIES)
+        ),
+    }
+    return render(request, "web/order_detail.html", context)
+
+
+@member_required
+@require_GET
+def invoices(request):
+    partner = request.membership.partner
+    page = Paginator(erp.invoices_of(partner), INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rates = load_programme(now, now).rates
+    today = timezone.localdate(now)
+    context = {
+        "partner": partner,
+        "page": page,
+        "offers": {i.id: erp.early_payment_offer(i, rates=rates, today=today) for i in page},
+        "min_days": rates.early_payment_min_days,
+    }
+    return render(request, "web/invoices.html", context)
+
+
+@member_required
+@require_GET
+def ping(request):
+    """The cheapest signed-in page: the benchmark's yardstick for the dashboard."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,1 @@
+"""Referral codes, applications, qualification and fraud checks (built in the referrals issue)."""

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class Config(AppConfig):
+    name = "rewards_catalog"
+    label = "rewards_catalog"
+    verbose_name = _("Gift catalog")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,200 @@
+"""Reads of the catalog that the portal, the CMS and the services share."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import Partner, User
+from accounts.queries import partners_visible_to, sees_all_partners
+from portal.ledger.queries import Balance, balance_of
+from rewards_catalog import rules
+from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
+
+Status = Redemption.Status
+# Redemptions that count against a per-partner limit: everything not given back.
+COUNTED_STATUSES = [Status.AWAITING_APPROVAL, Status.APPROVED, Status.SHIPPED, Status.FULFILLED]
+
+
+# --- What a partner may redeem ----------------------------------------------------------------------
+
+
+def partner_tier(partner: Partner) -> str | None:
+    """The partner's tier name. Tiers are not built yet, so no partner has one: tier-limited items wait."""
+    return getattr(partner, "tier_name", None)
+
+
+def partner_facts(partner: Partner, *, segments_needed: bool = True) -> rules.PartnerFacts:
+    """What the rules need of the partner; its segments (a query) only when an item asks for some."""
+    return rules.PartnerFacts(
+        is_active=partner.status == Partner.Status.ACTIVE,
+        kind=partner.kind,
+        tier=partner_tier(partner),
+        segments=frozenset(partner.tags.values_list("id", flat=True)) if segments_needed else frozenset(),
+    )
+
+
+def item_terms(item: Item, *, segment_ids=None) -> rules.ItemTerms:
+    """The item's terms; `segment_ids` when already known (a prefetch), else read."""
+    if segment_ids is None:
+        segment_ids = [tag.pk for tag in item.segments.all()]
+    return rules.ItemTerms(
+        is_active=item.is_active,
+        stock=item.stock,
+        tiers=frozenset(item.tiers),
+        partner_kinds=frozenset(item.partner_kinds),
+        segments=frozenset(segment_ids),
+        limit_per_period=item.limit_per_period,
+        limit_period=item.limit_period,
+        active_from=item.active_from,
+        active_until=item.active_until,
+    )
+
+
+def redeemed_in_period(partner: Partner | int, item: Item, *, now: datetime, exclude_id: int | None = None) -> int:
+    """Units of `item` the partner redeemed in the item's current limit period (0 for an unlimited item)."""
+    if not item.limit_per_period:
+        return 0
+    found = Redemption.objects.filter(
+        partner=partner,
+        item=item,
+        status__in=COUNTED_STATUSES,
+        created_at__gte=rules.period_start(item.limit_period, now),
+    )
+    if exclude_id is not None:
+        found = found.exclude(pk=exclude_id)
+    return found.aggregate(units=Coalesce(Sum("quantity"), 0))["units"]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An item as one company sees it: whether it may redeem it, and whether it can afford it."""
+
+    item: Item
+    unavailable: rules.Unavailable | None
+    points_short: int
+    within_reach: bool
+
+    @property
+    def redeemable(self) -> bool:
+        return self.unavailable is None and self.points_short == 0
+
+
+def shown_items(*, now: datetime | None = None) -> QuerySet[Item]:
+    """The items the portal shows: those in the catalog; with `now`, without those that have ended
+    (one that has not started yet is listed and says when it will)."""
+    items = Item.objects.filter(is_active=True)
+    if now is not None:
+        items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
+    return items.select_related("category", "image").prefetch_related("segments").order_by("cost_points", "title")
+
+
+def offers_for(
+    partner: Partner,
+    items,
+    *,
+    now: datetime,
+    balance: Balance | None = None,
+) -> list[Offer]:
+    """Each item with its reason for not being available to `partner` (if any) and what the partner lacks.
+
+    Four queries whatever the number of items: the balance, the partner's tags, and one count per limit
+    period among the items that have a per-partner limit.
+    """
+    items = list(items)
+    balance = balance or balance_of(partner)
+    facts = partner_facts(partner)
+    redeemed = _redeemed_by_item(partner, [item for item in items if item.limit_per_period], now=now)
+    offers = []
+    for item in items:
+        item_facts = replace(facts, redeemed_in_period=redeemed.get(item.pk, 0))
+        terms = item_terms(item, segment_ids=[tag.pk for tag in item.segments.all()])
+        offers.append(
+            Offer(
+                item=item,
+                unavailable=rules.why_unavailable(terms, item_facts, now=now),
+                points_short=rules.points_short(cost_points=item.cost_points, quantity=1, available=balance.available),
+                within_reach=rules.within_reach(
+                    cost_points=item.cost_points, available=balance.available, pending=balance.pending
+                ),
+            )
+        )
+    return offers
+
+
+def _redeemed_by_item(partner: Partner, limited: list[Item], *, now: datetime) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for period in {item.limit_period for item in limited}:
+        ids = [item.pk for item in limited if item.limit_period == period]
+        rows = (
+            Redemption.objects.filter(
+                partner=partner,
+                item_id__in=ids,
+                status__in=COUNTED_STATUSES,
+                created_at__gte=rules.period_start(period, now),
+            )
+            .values("item_id")
+            .annotate(units=Sum("quantity"))
+        )
+        counts.update({row["item_id"]: row["units"] for row in rows})
+    return counts
+
+
+def search_items(items: QuerySet[Item], text: str) -> QuerySet[Item]:
+    """Items whose title or description, in either language, contains every word of `text`."""
+    for word in text.split()[:8]:
+        items = items.filter(
+            Q(title__icontains=word)
+            | Q(title_he__icontains=word)
+            | Q(description__icontains=word)
+            | Q(description_he__icontains=word)
+        )
+    return items
+
+
+def categories_in_use() -> QuerySet[Category]:
+    return Category.objects.filter(items__is_active=True).distinct().order_by("sort_order", "name")
+
+
+# --- Redemptions ----------------------------------------------------------------------------------------
+
+
+def redemptions_of(partner: Partner) -> QuerySet[Redemption]:
+    """The company's own redemptions, newest first: the only redemptions a member ever sees."""
+    return Redemption.objects.filter(partner=partner).select_related("item", "member")
+
+
+def redemptions_visible_to(user: User) -> QuerySet[Redemption]:
+    """The redemptions a staff user sees in the CMS: those of the partners they manage."""
+    return Redemption.objects.filter(partner__in=partners_visible_to(user))
+
+
+def may_read_codes(user: User, redemption: Redemption) -> bool:
+    """Gift-card codes are money: only the redeeming company's members and administrators read them."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if sees_all_partners(user):
+        return True
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.partner_id == redemption.partner_id
+
+
+# --- Code pools -----------------------------------------------------------------------------------------
+
+
+def pools_with_remaining() -> QuerySet[CodePool]:
+    """Pools with `remaining` (codes not given yet) and `given` annotated."""
+    return CodePool.objects.annotate(
+        remaining=Count("codes", filter=Q(codes__redemption__isnull=True)),
+        given=Count("codes", filter=Q(codes__redemption__isnull=False)),
+    )
+
+
+def remaining_codes(pool: CodePool) -> int:
+    return GiftCode.objects.filter(pool=pool, redemption__isnull=True).count()
+
+
+def low_pools() -> QuerySet[CodePool]:
+    """Pools that an item draws from and that have fewer codes left than their warning threshold."""
+    return pools_with_remaining().filter(items__is_active=True, remaining__lt=F("low_stock_threshold")).distinct()

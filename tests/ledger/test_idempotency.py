@@ -1,0 +1,132 @@
+"""A transfer's key makes a retry harmless, even when the retries race each other."""
+
+import pytest
+
+from portal.ledger import services
+from portal.ledger.models import Code, Transfer
+from portal.ledger.queries import Balance, balance_of, discrepancies
+from tests.factories import PartnerFactory
+from tests.ledger.racing import race
+
+
+def order_points(partner, key, amount=100):
+    return services.earning(partner.id, key=key, amount=amount, code=Code.ORDER, reason="Order")
+
+
+@pytest.mark.django_db
+def test_a_key_posted_twice_gives_one_transfer_and_one_change_of_balance(partner):
+    (first,) = services.post_transfers([order_points(partner, "order-1")])
+    (again,) = services.post_transfers([order_points(partner, "order-1")])
+
+    assert (first.status, again.status) == ("created", "exists")
+    assert again.transfer_id == first.transfer_id
+    assert Transfer.objects.filter(key="order-1").count() == 1
+    assert balance_of(partner).available == 100
+    assert discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_a_key_repeated_within_one_batch_is_posted_once(partner):
+    results = services.post_transfers([order_points(partner, "order-1"), order_points(partner, "order-1")])
+
+    assert [r.status for r in results] == ["created", "exists"]
+    assert results[0].transfer_id == results[1].transfer_id
+    assert balance_of(partner).available == 100
+
+
+@pytest.mark.django_db
+def test_post_transfer_returns_the_first_transfer_when_retried(partner):
+    first = services.post_transfer(order_points(partner, "order-1"))
+    again = services.post_transfer(order_points(partner, "order-1"))
+
+    assert again.pk == first.pk
+    assert balance_of(partner).available == 100
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"amount": 150},
+        {"code": Code.CAMPAIGN},
+        {"to_other_partner": True},
+        {"pending": True},
+    ],
+    ids=["amount", "code", "partner", "phase"],
+)
+def test_a_key_reused_with_different_content_is_refused_and_changes_nothing(partner, changed):
+    other = PartnerFactory()
+    services.post_transfers([order_points(partner, "order-1")])
+    retry = services.earning(
+        (other if changed.get("to_other_partner") else partner).id,
+        key="order-1",
+        amount=changed.get("amount", 100),
+        code=changed.get("code", Code.ORDER),
+        reason="Order",
+        pending=changed.get("pending", False),
+    )
+
+    (result,) = services.post_transfers([retry])
+
+    assert result.status == "failed"
+    assert result.error.code == "exists_with_different_fields"
+    assert Transfer.objects.filter(key="order-1").count() == 1
+    assert balance_of(partner) == Balance(available=100, pending=0, held=0)
+    assert balance_of(other).available == 0
+    assert discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_a_refused_transfer_leaves_its_key_free_for_a_retry_that_can_succeed(partner):
+    redeem = services.spending(partner.id, key="redeem-1", amount=80, code=Code.REDEMPTION, reason="Gift card")
+    (refused,) = services.post_transfers([redeem])
+    services.post_transfers([order_points(partner, "order-1")])
+    (retried,) = services.post_transfers([redeem])
+
+    assert (refused.error.code, retried.status) == ("exceeds_available", "created")
+    assert balance_of(partner).available == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_threads_posting_the_same_key_at_once_give_one_transfer_and_one_change_of_balance(partner):
+    def post():
+        return services.post_transfers([order_points(partner, "order-1")])[0]
+
+    results = race(*[post] * 8)
+
+    assert sorted(r.status for r in results) == ["created"] + ["exists"] * 7
+    assert len({r.transfer_id for r in results}) == 1
+    assert Transfer.objects.filter(key="order-1").count() == 1
+    assert balance_of(partner).available == 100
+    assert discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_raced_with_different_content_is_posted_once_and_refused_to_the_others():
+    # The two versions touch no account in common (the issued account and one
+    # partner; the adjustments account and another), so no account lock
+    # orders them: only the unique key can.
+    first_partner, second_partner = PartnerFactory(), PartnerFactory()
+    order = services.earning(first_partner.id, key="k", amount=100, code=Code.ORDER, reason="Order")
+    adjustment = services.earning(second_partner.id, key="k", amount=70, code=Code.ADJUSTMENT, reason="Goodwill")
+
+    def post(request):
+        return lambda: services.post_transfers([request])[0]
+
+    results = race(*[post(order), post(adjustment)] * 4)
+
+    winner = next(r for r in results if r.status == "created")
+    winning_request = order if results.index(winner) % 2 == 0 else adjustment
+    for index, result in enumerate(results):
+        if result is winner:
+            continue
+        same_content = (order if index % 2 == 0 else adjustment) is winning_request
+        if same_content:
+            assert result.status == "exists"
+        else:
+            assert (result.status, result.error.code) == ("failed", "exists_with_different_fields")
+        assert result.transfer_id == winner.transfer_id
+    assert Transfer.objects.filter(key="k").count() == 1
+    balances = (balance_of(first_partner).available, balance_of(second_partner).available)
+    assert balances == ((100, 0) if winning_request is order else (0, 70))
+    assert discrepancies() == []
