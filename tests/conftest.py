@@ -1,5 +1,6 @@
 import os
 import shutil
+import uuid
 
 import pytest
 from django.conf import settings
@@ -22,6 +23,16 @@ def require(available: bool, what: str):
 def fast_password_hashing(settings):
     """Real hashing costs ~0.4 s a user; the tests check who may do what, not the hash's strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(settings):
+    """Each test sees an empty cache. In CI the cache is Redis, shared by the xdist workers and kept between
+    runs, and allauth's rate limits are keyed by user id and e-mail, which repeat from run to run: without a
+    namespace per test, one run's failed sign-ins lock out the next run's user with the same id."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)
