@@ -110,6 +110,13 @@ else:
     DATABASES = {"default": database_settings(VAR_DIR / "pgdata")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Parameters bound on the server, and a statement run DB_PREPARE_THRESHOLD times on a connection is
+# prepared: the pages run the same few queries on every request, and planning the dashboard's query
+# costs PostgreSQL as much as running it. 0 turns preparing off (behind PgBouncer in transaction mode).
+_prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=True, prepare_threshold=_prepare_threshold or None
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env("TEST_DATABASE_NAME", default="test_portal")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
