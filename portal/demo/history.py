@@ -277,9 +277,11 @@ class _Walk:
         self.learned.add((person.user_id, slug))
         if kind == "quiz":
             score = self.rng.randint(70, 100)
-            reason, details = f"Passed the quiz “{title}” ({person.name})", {"item": slug, "score": score}
+            reason = f"Passed the quiz “{title}” ({person.name})"
+            details = {"item": slug, "score": score, "about": {"kind": "quiz", "title": title, "person": person.name}}
         else:
-            reason, details = f"Answered “{title}” ({person.name})", {"item": slug}
+            reason = f"Answered “{title}” ({person.name})"
+            details = {"item": slug, "about": {"kind": "questionnaire", "title": title, "person": person.name}}
         key = f"demo-content:{self.spec.external_id}:{person.user_id}:{slug}"
         self._add(self._at(), "content", {"key": key, "points": points, "reason": reason, "details": details,
                                           "actor_id": person.user_id, "ref_type": kind, "ref_id": slug})  # fmt: skip

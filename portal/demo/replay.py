@@ -147,14 +147,17 @@ class Replay:
         common = {"key": data["key"], "amount": data["points"], "effective_at": event.at}
         if event.kind == "welcome":
             return ledger.earning(partner_id, **common, code=Code.WELCOME, reason="Welcome to the partner programme",
-                                  actor_label="programme", ref_type="partner")  # fmt: skip
+                                  details={"about": {"kind": "welcome"}}, actor_label="programme",
+                                  ref_type="partner")  # fmt: skip
         if event.kind == "content":
             return ledger.earning(partner_id, **common, code=Code.CONTENT, reason=data["reason"],
                                   details=data["details"], actor_id=data["actor_id"], ref_type=data["ref_type"],
                                   ref_id=data["ref_id"])  # fmt: skip
         return ledger.earning(partner_id, **common, code=Code.REFERRAL,
                               reason=f"Referral: {data['referred']} placed its first order",
-                              details={"referred": data["referred"]}, actor_label="referrals", ref_type="referral",
+                              details={"referred": data["referred"],
+                                       "about": {"kind": "referral", "referred": data["referred"]}},
+                              actor_label="referrals", ref_type="referral",
                               ref_id=data["ref_id"])  # fmt: skip
 
     # --- what people did ------------------------------------------------------------------------

@@ -193,7 +193,9 @@ def _lock_for_decision(adjustment: Adjustment, acting_user: User) -> Adjustment:
 
 def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:
     build = ledger.earning if adjustment.points > 0 else ledger.spending
-    details = {"approved_by": approved_by.pk} if approved_by else {}
+    details = {"about": {"kind": "adjustment", "note": adjustment.reason}}
+    if approved_by:
+        details["approved_by"] = approved_by.pk
     request = build(
         adjustment.partner_id,
         key=f"adjustment:{adjustment.pk}",

@@ -38,6 +38,9 @@ class Order(ErpRecord):
     net_total = models.DecimalField(_("net total"), **MONEY)
     points = models.BigIntegerField(_("points"), default=0)
     breakdown = models.CharField(_("breakdown"), max_length=500, blank=True)
+    breakdown_parts = models.JSONField(
+        default=list, blank=True, help_text="The breakdown's parts, for each page to word in its reader's language."
+    )
     bulk_bonus_points = models.BigIntegerField(default=0)
     other_bonus_points = models.BigIntegerField(default=0, help_text="Punch card and campaign bonuses.")
     punch_number = models.PositiveIntegerField(
@@ -81,6 +84,9 @@ class Return(ErpRecord):
     returned_at = models.DateTimeField(_("returned at"))
     points = models.BigIntegerField(_("points taken back"), default=0)
     breakdown = models.CharField(max_length=500, blank=True)
+    breakdown_parts = models.JSONField(
+        default=list, blank=True, help_text="The breakdown's parts, for each page to word in its reader's language."
+    )
 
     class Meta:
         ordering = ["-returned_at"]
@@ -119,6 +125,9 @@ class Payment(ErpRecord):
     paid_on = models.DateField(_("paid on"))
     points = models.BigIntegerField(_("points"), default=0)
     breakdown = models.CharField(max_length=500, blank=True)
+    breakdown_parts = models.JSONField(
+        default=list, blank=True, help_text="The breakdown's parts, for each page to word in its reader's language."
+    )
 
     class Meta:
         ordering = ["-paid_on"]

@@ -6,7 +6,7 @@ point the programme's numbers do not give, and the breakdown's parts add up to
 the total exactly.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 
@@ -71,8 +71,21 @@ class Line:
 
 @dataclass(frozen=True)
 class Part:
+    """One part of an entry's points: its English label (the ledger's record) and the facts that let a
+    page word it in the reader's language: the rule, and the name, factor or count the rule used."""
+
     label: str
     points: int
+    rule: str = ""
+    name: str = ""
+    factor: str = ""
+    count: int = 0
+
+    def as_data(self) -> dict:
+        data = {"rule": self.rule, "points": self.points, "name": self.name, "factor": self.factor}
+        return {key: value for key, value in data.items() if value != ""} | (
+            {"count": self.count} if self.count else {}
+        )
 
 
 @dataclass(frozen=True)
@@ -90,13 +103,18 @@ class Points:
     def breakdown(self) -> str:
         return " + ".join(f"{p.points:,} {p.label}" for p in self.parts if p.points)
 
+    @property
+    def parts_data(self) -> list[dict]:
+        """The parts as stored beside the English breakdown, for pages to word them (portal.web.breakdown)."""
+        return [p.as_data() for p in self.parts if p.points]
+
 
 def whole(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_DOWN))
 
 
 def _format_multiplier(value: Decimal) -> str:
-    return f"x{value.normalize():f}"
+    return f"{value.normalize():f}"
 
 
 def order_points(
@@ -119,45 +137,49 @@ def order_points(
     counts the partner's earlier orders that met the punch card's minimum.
     """
     base = [line.net_amount * rates.points_per_unit for line in lines]
-    parts: list[tuple[str, Decimal]] = [("base", sum(base, Decimal(0)))]
+    parts: list[tuple[Part, Decimal]] = [(Part("base", 0, rule="base"), sum(base, Decimal(0)))]
     per_line = list(base)
 
-    def boost(label: str, multiplier: Decimal, covers) -> None:
+    def boost(rule: str, name: str, multiplier: Decimal, covers) -> None:
         """Add a multiplier's extra, on the base of the lines it covers, as one part."""
         nonlocal per_line
         if multiplier == ONE:
             return
         extra = [b * (multiplier - ONE) if covers(line) else Decimal(0) for b, line in zip(base, lines, strict=True)]
         if any(extra):
-            parts.append((f"{label} {_format_multiplier(multiplier)}", sum(extra, Decimal(0))))
+            factor = _format_multiplier(multiplier)
+            parts.append((Part(f"{name} x{factor}", 0, rule=rule, name=name, factor=factor), sum(extra, Decimal(0))))
             per_line = [p + e for p, e in zip(per_line, extra, strict=True)]
 
     for category, multiplier in sorted(rates.category_multipliers.items()):
-        boost(category, multiplier, lambda line, category=category: line.category == category)
+        boost("category", category, multiplier, lambda line, category=category: line.category == category)
     running = [c for c in campaigns if c.targets(partner, placed_at)]
     for campaign in running:
-        boost(campaign.name, campaign.multiplier, campaign.covers)
+        boost("campaign", campaign.name, campaign.multiplier, campaign.covers)
 
     if tier_multiplier != ONE:
         variable = sum((amount for _, amount in parts), Decimal(0))
-        parts.append(
-            (f"{tier_name or 'tier'} {_format_multiplier(tier_multiplier)}", variable * (tier_multiplier - ONE))
-        )
+        factor = _format_multiplier(tier_multiplier)
+        tier = Part(f"{tier_name or 'tier'} x{factor}", 0, rule="tier", name=tier_name, factor=factor)
+        parts.append((tier, variable * (tier_multiplier - ONE)))
         per_line = [p * tier_multiplier for p in per_line]
 
     net_total = sum((line.net_amount for line in lines), Decimal(0))
-    bonuses: list[tuple[str, int]] = []
+    bonuses: list[Part] = []
     if rates.bulk_bonus_points and net_total >= rates.bulk_threshold:
-        bonuses.append(("bulk bonus", rates.bulk_bonus_points))
+        bonuses.append(Part("bulk bonus", rates.bulk_bonus_points, rule="bulk_bonus"))
     if punch_card_due(net_total, rates=rates, qualifying_orders_before=qualifying_orders_before):
-        bonuses.append((f"punch card ({rates.punch_card_every}th order)", rates.punch_card_bonus_points))
+        every = rates.punch_card_every
+        bonuses.append(
+            Part(f"punch card ({every}th order)", rates.punch_card_bonus_points, rule="punch_card", count=every)
+        )
     for campaign in running:
         if campaign.bonus_points and any(campaign.covers(line) for line in lines):
-            bonuses.append((f"{campaign.name} bonus", campaign.bonus_points))
+            name = campaign.name
+            bonuses.append(Part(f"{name} bonus", campaign.bonus_points, rule="campaign_bonus", name=name))
 
     return Points(
-        parts=tuple(Part(label, whole(amount)) for label, amount in parts)
-        + tuple(Part(label, points) for label, points in bonuses),
+        parts=tuple(replace(part, points=whole(amount)) for part, amount in parts) + tuple(bonuses),
         line_points=tuple(whole(p) for p in per_line),
     )
 
@@ -179,7 +201,7 @@ def early_payment_points(amount: Decimal, *, paid_on: date, due_on: date, rates:
     if days_early < rates.early_payment_min_days or rates.early_payment_points_per_unit <= 0:
         return Points()
     points = whole(amount * rates.early_payment_points_per_unit)
-    return Points(parts=(Part(f"paid {days_early} days early", points),))
+    return Points(parts=(Part(f"paid {days_early} days early", points, rule="early_payment", count=days_early),))
 
 
 def returned_points(
@@ -200,11 +222,11 @@ def returned_points(
     with the return that leaves nothing kept: the kept value only falls, so
     each bonus goes back once.
     """
-    parts = [Part("returned goods", sum(line.points_to_take_back() for line in returned))]
+    parts = [Part("returned goods", sum(line.points_to_take_back() for line in returned), rule="returned_goods")]
     if bulk_bonus and kept_before >= rates.bulk_threshold > kept_after:
-        parts.append(Part("bulk bonus", bulk_bonus))
+        parts.append(Part("bulk bonus", bulk_bonus, rule="bulk_bonus"))
     if other_bonuses and kept_before > 0 >= kept_after:
-        parts.append(Part("order bonuses", other_bonuses))
+        parts.append(Part("order bonuses", other_bonuses, rule="order_bonuses"))
     return Points(parts=tuple(parts))
 
 

@@ -14,6 +14,7 @@ ledger itself, last).
 """
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -272,20 +273,22 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
                 tier_multiplier=tier_multiplier,
                 tier_name=tier_name,
             )
-            breakdown = points.breakdown
+            breakdown, parts = points.breakdown, points.parts_data
         else:
             points = rules.Points(line_points=tuple(0 for _ in order_lines))
             breakdown = f"no points: the partner's membership is {partner.get_status_display().lower()}"
+            parts = [{"rule": "not_active", "points": 0, "name": partner.status}]
         punch_number = None
         if rules.qualifies_for_punch_card(net_total, rates=programme.rates):
             punched[partner.id] += 1
             punch_number = punched[partner.id]
 
-        bulk = next((p.points for p in points.parts if p.label == "bulk bonus"), 0)
+        bulk = next((p.points for p in points.parts if p.rule == "bulk_bonus"), 0)
         release_at = item.placed_at + programme.return_window
         orders.append(
             (item.external_id, print_, now, partner.id, item.placed_at, item.currency, net_total, points.total,
-             breakdown[:500], bulk, points.total - sum(points.line_points) - bulk, release_at, punch_number)
+             breakdown[:500], json.dumps(parts), bulk, points.total - sum(points.line_points) - bulk, release_at,
+             punch_number)
         )  # fmt: skip
         lines.extend(
             (item.external_id, line.line_no, line.sku, line.category, line.quantity, line.net_amount, line_points)
@@ -300,7 +303,11 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
                     code=Code.ORDER,
                     reason=f"Order {item.external_id}",
                     pending=True,
-                    details={"breakdown": breakdown},
+                    details={
+                        "breakdown": breakdown,
+                        "parts": parts,
+                        "about": {"kind": "order", "order": item.external_id},
+                    },
                     actor_label=source,
                     ref_type="order",
                     ref_id=item.external_id,
@@ -337,6 +344,7 @@ _ORDER_COLUMNS = [
     ("net_total", "numeric"),
     ("points", "bigint"),
     ("breakdown", "text"),
+    ("breakdown_parts", "jsonb"),
     ("bulk_bonus_points", "bigint"),
     ("other_bonus_points", "bigint"),
     ("points_release_at", "timestamptz"),
@@ -348,6 +356,7 @@ _RETURN_COLUMNS = [
     ("returned_at", "timestamptz"),
     ("points", "bigint"),
     ("breakdown", "text"),
+    ("breakdown_parts", "jsonb"),
 ]
 _INVOICE_COLUMNS = [
     *_RECORD_COLUMNS,
@@ -364,6 +373,7 @@ _PAYMENT_COLUMNS = [
     ("paid_on", "date"),
     ("points", "bigint"),
     ("breakdown", "text"),
+    ("breakdown_parts", "jsonb"),
 ]
 _LINE_COLUMNS = [
     ("order_id", "bigint"),
@@ -426,6 +436,7 @@ def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_B
                     pending_key=key,
                     code=Code.ORDER,
                     reason=f"Order {ref}: return window over, points available",
+                    details={"about": {"kind": "order_released", "order": ref}},
                     actor_label="return window",
                     ref_type="order",
                     ref_id=ref,
@@ -498,9 +509,11 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
             rates=rates,
         )
         taken = points.total
-        transfers.extend(_take_back(order, item, taken, points.breakdown, holds, source))
-
-        returns.append((item.external_id, print_, now, order.id, item.returned_at, taken, points.breakdown[:500]))
+        transfers.extend(_take_back(order, item, points, holds, source))
+        returns.append(
+            (item.external_id, print_, now, order.id, item.returned_at, taken, points.breakdown[:500],
+             json.dumps(points.parts_data))
+        )  # fmt: skip
         return_lines.extend((item.external_id, lines[r.line_no].id, r.quantity) for r in item.lines)
         batch[item.external_id] = (print_, taken)
         results.append(ItemResult(item.external_id, "created", points=taken))
@@ -541,8 +554,9 @@ def _check_return_lines(item: ReturnIn, lines: dict[int, OrderLine]) -> ItemResu
     return None
 
 
-def _take_back(order: Order, item: ReturnIn, taken: int, breakdown: str, holds: dict, source: str):
+def _take_back(order: Order, item: ReturnIn, points: rules.Points, holds: dict, source: str):
     """Take back a return's points: from the pending hold while the window is open, else by clawback."""
+    taken = points.total
     if not taken:
         return []
     meta = {
@@ -550,7 +564,12 @@ def _take_back(order: Order, item: ReturnIn, taken: int, breakdown: str, holds: 
         "ref_type": "order",
         "ref_id": order.external_id,
         "effective_at": item.returned_at,
-        "details": {"breakdown": breakdown, "return": item.external_id},
+        "details": {
+            "breakdown": points.breakdown,
+            "parts": points.parts_data,
+            "return": item.external_id,
+            "about": {"kind": "return", "order": order.external_id, "return": item.external_id},
+        },
     }
     hold = holds.get(order.external_id)
     if hold is None:
@@ -588,7 +607,12 @@ def _take_back(order: Order, item: ReturnIn, taken: int, breakdown: str, holds: 
                 **meta,
                 "details": {
                     "breakdown": f"{hold.amount:,} pending - {taken:,} returned goods",
+                    "parts": [
+                        {"rule": "pending", "points": hold.amount},
+                        {"rule": "returned_goods", "points": -taken},
+                    ],
                     "return": item.external_id,
+                    "about": {"kind": "order_after_return", "order": order.external_id, "return": item.external_id},
                 },
             },
         )
@@ -694,17 +718,24 @@ def _record_payments(items: list[PaymentIn], source: str) -> list[ItemResult]:
             else rules.Points()
         )
         rows.append(
-            (item.external_id, print_, now, invoice.id, item.amount, item.paid_on, points.total, points.breakdown)
-        )
+            (item.external_id, print_, now, invoice.id, item.amount, item.paid_on, points.total, points.breakdown,
+             json.dumps(points.parts_data))
+        )  # fmt: skip
         if points.total:
+            days_early = (invoice.due_on - item.paid_on).days
             transfers.append(
                 ledger.earning(
                     invoice.partner_id,
                     key=f"payment:{item.external_id}",
                     amount=points.total,
                     code=Code.EARLY_PAYMENT,
-                    reason=f"Invoice {invoice.external_id} paid {(invoice.due_on - item.paid_on).days} days early",
-                    details={"breakdown": points.breakdown, "payment": item.external_id},
+                    reason=f"Invoice {invoice.external_id} paid {days_early} days early",
+                    details={
+                        "breakdown": points.breakdown,
+                        "parts": points.parts_data,
+                        "payment": item.external_id,
+                        "about": {"kind": "early_payment", "invoice": invoice.external_id, "days": days_early},
+                    },
                     actor_label=source,
                     ref_type="invoice",
                     ref_id=invoice.external_id,

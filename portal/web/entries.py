@@ -12,7 +12,7 @@ from django.utils.translation import pgettext
 from portal.earning.queries import release_dates
 from portal.ledger.models import Code, Phase, Transfer
 from portal.ledger.queries import EntryKind
-from portal.web.breakdown import breakdown_of
+from portal.web.breakdown import breakdown_of, reason_of
 from portal.web.numbers import whole_number_format
 
 
@@ -88,7 +88,7 @@ def entry_rows(entries: list[Transfer], *, until_when: bool = True) -> list[Entr
                 day=_short_date(entry.effective_at),
                 code=entry.code,
                 source=str(codes.get(entry.code, entry.code)),
-                reason=entry.reason,
+                reason=reason_of(entry.reason, entry.details),
                 breakdown=breakdown_of(entry.details),
                 points=("+" if entry.points > 0 else "") + number(entry.points),
                 tone=tone,
@@ -144,7 +144,7 @@ def csv_rows(entries: Iterable[Transfer]) -> Iterator[list]:
                 _iso_day(entry.effective_at),
                 str(codes.get(entry.code, entry.code)),
                 str(kinds.get(entry.kind, entry.kind)),
-                entry.reason,
+                reason_of(entry.reason, entry.details),
                 breakdown_of(entry.details),
                 entry.points,
                 available_change(entry),

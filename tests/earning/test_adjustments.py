@@ -232,7 +232,7 @@ def test_a_second_person_approves_and_it_posts_once(
     )
     (transfer,) = adjustment_transfers(waiting)
     assert (transfer.amount, transfer.actor, transfer.reason) == (2_500, alpha.manager, "Adjustment: Launch event")
-    assert transfer.details == {"approved_by": administrator.pk}
+    assert transfer.details["approved_by"] == administrator.pk
     assert [mail.to for mail in mailoutbox] == [[alpha.manager.email]]
     assert "approved" in mailoutbox[0].subject
 

@@ -76,7 +76,7 @@ def test_invoices_show_payments_points_and_the_last_day_to_pay_early(client, par
     assert "Too close to the due date" in row_of(html, "INV-LATE")
     paid = row_of(html, "INV-PAID")
     assert "+300</span> earned, available" in paid
-    assert f"Paid 600.00 USD on {day(today - timedelta(days=1))}" in paid and "paid 31 days early" in paid
+    assert f"Paid 600.00 USD on {day(today - timedelta(days=1))}" in paid and "300 for paying 31 days early" in paid
     assert "Pay by" not in paid
 
 

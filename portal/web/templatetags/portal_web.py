@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.queries import membership_of
 from portal.web import points_chart
-from portal.web.breakdown import breakdown_of
+from portal.web.breakdown import breakdown_of, parts_text
 
 register = template.Library()
 
@@ -97,6 +97,12 @@ def _rendered(context, header: Header) -> Header:
 @register.filter
 def breakdown(details) -> str:
     return breakdown_of(details)
+
+
+@register.filter
+def worded(record) -> str:
+    """An order's, return's or payment's breakdown in the reader's language."""
+    return parts_text(getattr(record, "breakdown_parts", None), record.breakdown)
 
 
 @register.filter
