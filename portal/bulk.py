@@ -35,6 +35,16 @@ def insert_rows(
     """Insert `rows` (tuples in the order of `columns`, given as (name, PostgreSQL type))."""
     if not rows:
         return []
+    sql = insert_rows_sql(table, columns, on_conflict=on_conflict, returning=returning)
+    cursor.execute(sql, column_arrays(rows))
+    return cursor.fetchall() if returning else []
+
+
+def insert_rows_sql(
+    table: str, columns: Sequence[tuple[str, str]], *, on_conflict: str = "", returning: str = ""
+) -> str:
+    """The INSERT of `insert_rows`, for a statement that does more with it (a data-modifying CTE);
+    its parameters are `column_arrays(rows)`, first."""
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"%b::{pg_type}[]" for _, pg_type in columns)
     sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
@@ -42,5 +52,9 @@ def insert_rows(
         sql += f" ON CONFLICT {on_conflict}"
     if returning:
         sql += f" RETURNING {returning}"
-    cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
-    return cursor.fetchall() if returning else []
+    return sql
+
+
+def column_arrays(rows: Sequence[Sequence]) -> list[list]:
+    """The rows' values column by column: one array parameter per column."""
+    return [list(column) for column in zip(*rows, strict=True)]

@@ -1,16 +1,22 @@
 """The ledger's use cases: the only code that writes accounts and transfers.
 
 Everything goes through ``post_transfers``, which takes a batch and posts it in
-one transaction with one statement per step (lock the accounts, read what
-already exists, insert the transfers, update the accounts), like TigerBeetle's
-``create_transfers``. Each transfer in a batch succeeds or fails on its own and
+one transaction, like TigerBeetle's ``create_transfers``, in two statements
+whatever the batch's size: one locks the accounts and reads what already
+exists (and draws the new transfers' ids), one inserts the transfers and moves
+the accounts' totals. Each transfer in a batch succeeds or fails on its own and
 says why. A single transfer is a batch of one (``post_transfer``).
 
-Locking: the accounts a batch touches are locked in id order with
-``FOR NO KEY UPDATE`` before anything is read, so two batches never deadlock on
-each other, limits are checked against totals nobody else can change, and a
-retry of the same key waits for the first and then sees it. Callers that lock
-rows of their own take them before calling the ledger; ledger locks come last.
+Locking: the accounts a batch touches (and those of the pending transfers it
+resolves) are locked in id order with ``FOR NO KEY UPDATE``, so two batches
+never deadlock on each other and limits are checked against totals nobody else
+can change. What exists is read in that same statement, so as it was just
+before the locks were granted: a transfer committed meanwhile by another batch
+(a retry of the same key, another resolution of the same pending transfer) is
+caught by the unique keys when inserting (``ON CONFLICT DO NOTHING`` inserts
+fewer rows, the totals then do not move), and the batch is tried again from a
+savepoint. Callers that lock rows of their own take them before calling the
+ledger; ledger locks come last.
 """
 
 import json
@@ -22,7 +28,7 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.bulk import batch_cursor, insert_rows
+from portal.bulk import batch_cursor, column_arrays, insert_rows_sql
 from portal.ledger.errors import InsufficientPoints, TransferRejected
 from portal.ledger.models import CODES_THAT_MAY_OVERDRAW, PROGRAMME_SHARDS, AccountKind, Code, Phase, Transfer
 
@@ -165,12 +171,44 @@ def post_transfers(requests: Sequence[TransferRequest]) -> list[TransferResult]:
         return []
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                return _post_batch(list(requests))
+            return _attempt(list(requests))
         except _KeyRace:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+_SAVEPOINT = "ledger_batch"
+
+
+def _attempt(requests: list[TransferRequest]) -> list[TransferResult]:
+    """One try: in a transaction of its own, or in a savepoint of the caller's transaction, so that a key race
+    or an error undoes exactly this batch.
+
+    The savepoint is taken by hand on the batch's own cursor: ``transaction.atomic()`` costs twice the CPU,
+    and a redemption (one transfer inside the catalog's transaction) pays it while holding hot locks.
+    """
+    # Bound on the server: a Django cursor would quote every element of the batch's arrays into the SQL.
+    with connection.wrap_database_errors, batch_cursor() as cursor:
+        if not connection.in_atomic_block:
+            with transaction.atomic():
+                return _post_batch(cursor, requests)
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            results = _post_batch(cursor, requests)
+        except BaseException:
+            _roll_back_to_savepoint(cursor)
+            raise
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        return results
+
+
+def _roll_back_to_savepoint(cursor) -> None:
+    try:
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    except Exception:  # the connection is gone: the first error is the one to report
+        pass
 
 
 @dataclass
@@ -188,10 +226,6 @@ class _AccountState:
     @property
     def available(self) -> int:
         return self.credits_posted - self.debits_posted - self.debits_pending
-
-
-_ACCOUNT_COLUMNS = "id, kind, shard, partner_id, debits_posted, credits_posted, debits_pending, credits_pending"
-_TRANSFER_COLUMNS = "id, key, debit_account_id, credit_account_id, amount, phase, pending_id, code, ref_type, ref_id"
 
 
 @dataclass(frozen=True)
@@ -214,50 +248,49 @@ class _Row:
         return all(getattr(self, f) == getattr(other, f) for f in fields + ("ref_type", "ref_id"))
 
 
-def _post_batch(requests: list[TransferRequest]) -> list[TransferResult]:
-    # Bound on the server: a Django cursor would quote every element of the batch's arrays into the SQL.
-    with connection.wrap_database_errors, batch_cursor() as cursor:
-        keys = [r.key for r in requests]
-        pending_keys = {r.pending_key for r in requests if r.pending_key}
-        referenced = pending_keys | {r.corrects_key for r in requests if r.corrects_key}
-        # Before locking, look only for the pending transfers the batch resolves: their accounts are locked too.
-        accounts = _lock_accounts(cursor, requests, _fetch_transfers(cursor, "key", list(pending_keys)))
-        # Read again under the locks: a concurrent batch on the same accounts has committed by now.
-        existing = _fetch_transfers(cursor, "key", list(set(keys) | referenced))
-        if not _locked_for_pendings(requests, existing, accounts):
-            raise _KeyRace()
-        pending_ids = [existing[k].id for k in referenced if k in existing]
-        resolved = _resolved_pendings(cursor, pending_ids)
-        new_ids = iter(_next_transfer_ids(cursor, len(requests)))
+def _post_batch(cursor, requests: list[TransferRequest]) -> list[TransferResult]:
+    keys = [r.key for r in requests]
+    pending_keys = {r.pending_key for r in requests if r.pending_key}
+    referenced = pending_keys | {r.corrects_key for r in requests if r.corrects_key}
+    accounts, existing, resolved, new_ids = _lock_and_read(cursor, requests, set(keys) | referenced, pending_keys)
+    missing = [k for k in referenced if k not in existing and k not in keys]
+    if missing:
+        # Read before our locks were granted: a transfer committed while we waited is found now, and if its
+        # accounts are not among those locked, the retry locks them.
+        found, found_resolved = _fetch_transfers(cursor, missing)
+        existing.update(found)
+        resolved.update(found_resolved)
+    if not _locked_for_pendings(requests, existing, accounts):
+        raise _KeyRace()
+    new_ids = iter(new_ids)
 
-        results, rows = [], []
-        by_key: dict[str, _Row] = dict(existing)
-        now = timezone.now()
-        for request in requests:
-            try:
-                row = _check(request, accounts, by_key, resolved, new_id=next(new_ids))
-            except TransferRejected as error:
-                results.append(TransferResult(request.key, "failed", error=error))
-                continue
-            if row.key in by_key:
-                first = by_key[row.key]
-                if first.same_as(row):
-                    results.append(TransferResult(request.key, "exists", transfer_id=first.id))
-                else:
-                    error = TransferRejected("exists_with_different_fields", key=row.key)
-                    results.append(TransferResult(request.key, "failed", transfer_id=first.id, error=error))
-                continue
-            released = by_key[request.pending_key].amount if row.pending_id else 0
-            _apply(row, accounts, released=released)
-            by_key[row.key] = row
-            if row.pending_id:
-                resolved[row.pending_id] = row.phase
-            rows.append((row, request))
-            results.append(TransferResult(request.key, "created", transfer_id=row.id))
+    results, rows = [], []
+    by_key: dict[str, _Row] = dict(existing)
+    now = timezone.now()
+    for request in requests:
+        try:
+            row = _check(request, accounts, by_key, resolved, new_id=next(new_ids))
+        except TransferRejected as error:
+            results.append(TransferResult(request.key, "failed", error=error))
+            continue
+        if row.key in by_key:
+            first = by_key[row.key]
+            if first.same_as(row):
+                results.append(TransferResult(request.key, "exists", transfer_id=first.id))
+            else:
+                error = TransferRejected("exists_with_different_fields", key=row.key)
+                results.append(TransferResult(request.key, "failed", transfer_id=first.id, error=error))
+            continue
+        released = by_key[request.pending_key].amount if row.pending_id else 0
+        _apply(row, accounts, released=released)
+        by_key[row.key] = row
+        if row.pending_id:
+            resolved[row.pending_id] = row.phase
+        rows.append((row, request))
+        results.append(TransferResult(request.key, "created", transfer_id=row.id))
 
-        if rows:
-            _insert_transfers(cursor, rows, by_key, now)
-            _update_accounts(cursor, [a for a in accounts.by_id.values() if a.changed])
+    if rows:
+        _insert_and_move(cursor, rows, by_key, now, [a for a in accounts.by_id.values() if a.changed])
     return results
 
 
@@ -278,31 +311,109 @@ class _Accounts:
         return found
 
 
-def _lock_accounts(cursor, requests, existing) -> _Accounts:
+def _lock_and_read(cursor, requests, keys: set[str], pending_keys: set[str]):
+    """Lock the batch's accounts (opening those used for the first time) and read the transfers named by `keys`,
+    with the resolution of each that is a resolved pending transfer, and draw an id for each request."""
     partner_ids = sorted({ref.partner_id for ref in _refs(requests) if isinstance(ref, PartnerAccount)})
     programme = sorted({(str(ref.kind), ref.shard) for ref in _refs(requests) if isinstance(ref, ProgrammeAccount)})
-    account_ids = sorted(
-        {existing[r.pending_key].debit_account_id for r in requests if r.pending_key in existing}
-        | {existing[r.pending_key].credit_account_id for r in requests if r.pending_key in existing}
-    )
-    lock = f"""
-        SELECT {_ACCOUNT_COLUMNS} FROM ledger_account
-        WHERE id = ANY(%s::bigint[]) OR partner_id = ANY(%s::bigint[])
-           OR (partner_id IS NULL AND (kind, shard) IN (SELECT * FROM unnest(%s::text[], %s::smallint[])))
-        ORDER BY id FOR NO KEY UPDATE
-    """
-    params = [account_ids, partner_ids, [k for k, _ in programme], [n for _, n in programme]]
-    cursor.execute(lock, params)
-    states = [_AccountState(*row) for row in cursor.fetchall()]
-    found_partners = {s.partner_id for s in states if s.partner_id}
-    found_programme = {(s.kind, s.shard) for s in states if not s.partner_id}
-    missing_partners = [p for p in partner_ids if p not in found_partners]
-    missing_programme = [pair for pair in programme if pair not in found_programme]
-    if missing_partners or missing_programme:
+    params = {
+        "partners": partner_ids,
+        "kinds": [k for k, _ in programme],
+        "shards": [n for _, n in programme],
+        "pending_keys": sorted(pending_keys),
+        "keys": sorted(keys),
+        "count": len(requests),
+    }
+    sql = _LOCK_AND_READ_WITH_PENDINGS if pending_keys else _LOCK_AND_READ
+    for opened in (False, True):
+        cursor.execute(sql, params)
+        states, existing, resolved, new_ids = [], {}, {}, []
+        for tag, *values in cursor.fetchall():
+            if tag == "a":
+                states.append(_AccountState(*values[:_ACCOUNT_WIDTH]))
+            elif tag == "t":
+                row = _Row(*values[_ACCOUNT_WIDTH : _ID_COLUMN - 1])
+                existing[row.key] = row
+                if values[_ID_COLUMN - 1]:
+                    resolved[row.id] = values[_ID_COLUMN - 1]
+            else:
+                new_ids = values[_ID_COLUMN]
+        found_partners = {s.partner_id for s in states if s.partner_id}
+        found_programme = {(s.kind, s.shard) for s in states if not s.partner_id}
+        missing_partners = [p for p in partner_ids if p not in found_partners]
+        missing_programme = [pair for pair in programme if pair not in found_programme]
+        if opened or not (missing_partners or missing_programme):
+            break
         _open_accounts(cursor, missing_partners, missing_programme)
-        cursor.execute(lock, params)
-        states = [_AccountState(*row) for row in cursor.fetchall()]
-    return _Accounts(states)
+    return _Accounts(states), existing, resolved, new_ids
+
+
+_ACCOUNT_FIELDS = [
+    ("id", "bigint"),
+    ("kind", "text"),
+    ("shard", "smallint"),
+    ("partner_id", "bigint"),
+    ("debits_posted", "bigint"),
+    ("credits_posted", "bigint"),
+    ("debits_pending", "bigint"),
+    ("credits_pending", "bigint"),
+]
+_TRANSFER_FIELDS = [
+    ("id", "bigint"),
+    ("key", "text"),
+    ("debit_account_id", "bigint"),
+    ("credit_account_id", "bigint"),
+    ("amount", "bigint"),
+    ("phase", "text"),
+    ("pending_id", "bigint"),
+    ("code", "text"),
+    ("ref_type", "text"),
+    ("ref_id", "text"),
+]
+_ACCOUNT_WIDTH = len(_ACCOUNT_FIELDS)
+_ID_COLUMN = _ACCOUNT_WIDTH + len(_TRANSFER_FIELDS) + 1  # after the transfer's columns and its resolution's phase
+
+
+def _columns(fields, alias: str | None) -> str:
+    """The fields from `alias`, or NULLs of their types where a row of the other kind has them."""
+    if alias is None:
+        return ", ".join(f"NULL::{pg_type}" for _, pg_type in fields)
+    return ", ".join(f"{alias}.{name}::{pg_type}" for name, pg_type in fields)
+
+
+# The resolution of a pending transfer, if any: a pending transfer is resolved at most once (a unique index).
+_TRANSFERS = f"""
+    SELECT {_columns(_TRANSFER_FIELDS, "t")},
+           (SELECT r.phase::text FROM ledger_transfer AS r WHERE r.pending_id = t.id)
+    FROM ledger_transfer AS t WHERE t.key = ANY(%(keys)s::text[])
+"""
+_PENDING_ACCOUNTS = """
+    OR id = ANY((
+        SELECT array_agg(x) FROM ledger_transfer AS p, unnest(ARRAY[p.debit_account_id, p.credit_account_id]) AS x
+        WHERE p.key = ANY(%(pending_keys)s::text[])
+    )::bigint[])
+"""
+# One statement, three kinds of row (a: a locked account, t: a transfer that exists, i: the new ids), so a
+# batch costs one round trip before its insert. The accounts are locked in id order (no deadlocks).
+_LOCK_AND_READ_TEMPLATE = f"""
+    WITH locked AS MATERIALIZED (
+        SELECT {", ".join(name for name, _ in _ACCOUNT_FIELDS)} FROM ledger_account
+        WHERE partner_id = ANY(%(partners)s::bigint[])
+           OR (partner_id IS NULL
+               AND (kind, shard) IN (SELECT * FROM unnest(%(kinds)s::text[], %(shards)s::smallint[])))
+           {{pending_accounts}}
+        ORDER BY id FOR NO KEY UPDATE
+    )
+    SELECT 'a', {_columns(_ACCOUNT_FIELDS, "locked")}, {_columns(_TRANSFER_FIELDS, None)}, NULL::text, NULL::bigint[]
+    FROM locked
+    UNION ALL
+    SELECT 't', {_columns(_ACCOUNT_FIELDS, None)}, transfers.*, NULL::bigint[] FROM ({_TRANSFERS}) AS transfers
+    UNION ALL
+    SELECT 'i', {_columns(_ACCOUNT_FIELDS, None)}, {_columns(_TRANSFER_FIELDS, None)}, NULL::text,
+           ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) FROM generate_series(1, %(count)s::int))
+"""
+_LOCK_AND_READ = _LOCK_AND_READ_TEMPLATE.format(pending_accounts="")
+_LOCK_AND_READ_WITH_PENDINGS = _LOCK_AND_READ_TEMPLATE.format(pending_accounts=_PENDING_ACCOUNTS)
 
 
 def _locked_for_pendings(requests, existing, accounts: _Accounts) -> bool:
@@ -349,26 +460,16 @@ def _open_accounts(cursor, partner_ids: list[int], programme: list[tuple[str, in
         )
 
 
-def _fetch_transfers(cursor, column: str, values: list) -> dict[str, _Row]:
-    if not values:
-        return {}
-    cursor.execute(f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfer WHERE {column} = ANY(%s)", [values])
-    return {row[1]: _Row(*row) for row in cursor.fetchall()}
-
-
-def _resolved_pendings(cursor, pending_ids: list[int]) -> dict[int, str]:
-    if not pending_ids:
-        return {}
-    cursor.execute("SELECT pending_id, phase FROM ledger_transfer WHERE pending_id = ANY(%s::bigint[])", [pending_ids])
-    return dict(cursor.fetchall())
-
-
-def _next_transfer_ids(cursor, count: int) -> list[int]:
-    """Ids drawn up front, so a batch can resolve a pending transfer it created itself."""
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) FROM generate_series(1, %s)", [count]
-    )
-    return [row[0] for row in cursor.fetchall()]
+def _fetch_transfers(cursor, keys: list[str]) -> tuple[dict[str, _Row], dict[int, str]]:
+    """The transfers with these keys as they are now, and the phase of the resolution of those resolved."""
+    cursor.execute(_TRANSFERS, {"keys": keys})
+    existing, resolved = {}, {}
+    for *values, resolution in cursor.fetchall():
+        row = _Row(*values)
+        existing[row.key] = row
+        if resolution:
+            resolved[row.id] = resolution
+    return existing, resolved
 
 
 def _check(request: TransferRequest, accounts: _Accounts, by_key, resolved, *, new_id: int) -> _Row:
@@ -455,17 +556,40 @@ _TRANSFER_INSERT_COLUMNS = [
 ]
 
 
-def _insert_transfers(cursor, rows, by_key, now) -> None:
-    inserted = insert_rows(
-        cursor,
-        "ledger_transfer",
-        _TRANSFER_INSERT_COLUMNS,
-        [_insert_values(row, request, by_key, now) for row, request in rows],
-        on_conflict="(key) DO NOTHING",
-        returning="id",
+# The transfers and the totals they move in one statement; the totals move only if every transfer was
+# inserted. A key (or a pending transfer's resolution) inserted by another transaction since we read is
+# skipped, not an error, so fewer rows come back and the batch is retried from its savepoint.
+_INSERT_TRANSFERS = insert_rows_sql(
+    "ledger_transfer", _TRANSFER_INSERT_COLUMNS, on_conflict="DO NOTHING", returning="id"
+)
+_INSERT_AND_MOVE = f"""
+    WITH inserted AS ({_INSERT_TRANSFERS}),
+    moved AS (
+        UPDATE ledger_account AS a
+        SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe
+        FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[]) AS v(id, dp, cp, dpe, cpe)
+        WHERE a.id = v.id AND (SELECT count(*) FROM inserted) = %b::bigint
+        RETURNING a.id
     )
-    if len(inserted) != len(rows):
+    SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM moved)
+"""
+
+
+def _insert_and_move(cursor, rows, by_key, now, changed: list[_AccountState]) -> None:
+    transfers = column_arrays([_insert_values(row, request, by_key, now) for row, request in rows])
+    totals = [
+        [a.id for a in changed],
+        [a.debits_posted for a in changed],
+        [a.credits_posted for a in changed],
+        [a.debits_pending for a in changed],
+        [a.credits_pending for a in changed],
+    ]
+    cursor.execute(_INSERT_AND_MOVE, [*transfers, *totals, len(rows)])
+    inserted, moved = cursor.fetchone()
+    if inserted != len(rows):
         raise _KeyRace()
+    if moved != len(changed):
+        raise AssertionError(f"ledger: moved the totals of {moved} accounts, not {len(changed)}")
 
 
 def _insert_values(row: _Row, request: TransferRequest, by_key, now):
@@ -487,23 +611,4 @@ def _insert_values(row: _Row, request: TransferRequest, by_key, now):
         request.ref_type,
         request.ref_id,
         request.effective_at or now,
-    )
-
-
-def _update_accounts(cursor, changed: list[_AccountState]) -> None:
-    cursor.execute(
-        """
-        UPDATE ledger_account AS a
-        SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe
-        FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])
-             AS v(id, dp, cp, dpe, cpe)
-        WHERE a.id = v.id
-        """,
-        [
-            [a.id for a in changed],
-            [a.debits_posted for a in changed],
-            [a.credits_posted for a in changed],
-            [a.debits_pending for a in changed],
-            [a.credits_pending for a in changed],
-        ],
     )
