@@ -6,6 +6,7 @@ from datetime import datetime
 from itertools import islice
 
 from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -97,6 +98,40 @@ def entry_rows(entries: list[Transfer], *, until_when: bool = True) -> list[Entr
             )
         )
     return rows
+
+
+_ROW_HTML = (
+    '<tr class="{open}"><td class="c-date"><time datetime="{iso}">{day}</time></td>'
+    '<td class="c-source">{source}</td><td class="c-what"><bdi>{reason}</bdi>{breakdown}</td>'
+    '<td class="c-points num"><span class="points {tone}" dir="ltr">{points}</span></td>'
+    '<td class="c-status"><span class="status{status_open}">{status}</span></td></tr>\n'
+)
+
+
+def rows_html(rows: list[EntryRow]) -> str:
+    """The table rows of `_entries.html`, written here rather than by a template loop: on the dashboard, the
+    page partners open most, the loop cost more than all its queries. Every value is escaped."""
+    return format_html_join(
+        "",
+        _ROW_HTML,
+        (
+            dict(
+                open="is-open" if row.is_open else "",
+                iso=timezone.localtime(row.moment).isoformat(),
+                day=row.day,
+                source=row.source,
+                reason=row.reason,
+                breakdown=format_html('<div class="breakdown"><bdi>{}</bdi></div>', row.breakdown)
+                if row.breakdown
+                else "",
+                tone=row.tone,
+                points=row.points,
+                status_open=" status-open" if row.is_open else "",
+                status=row.status,
+            )
+            for row in rows
+        ),
+    )
 
 
 def _short_date(moment: datetime) -> str:

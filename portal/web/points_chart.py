@@ -228,3 +228,22 @@ def chart_table_rows(chart: PointsChart) -> SafeString:
             f'<td class="num"><strong>{_number(bar.total)}</strong></td></tr>'
         )
     return mark_safe("\n".join(rows))
+
+
+def chart_legend(chart: PointsChart) -> SafeString:
+    """The legend's items: each source's colour, name and total."""
+    _number = whole_number_format()
+    return mark_safe(
+        "".join(
+            f'<li><span class="swatch" style="background: {s.colour}" aria-hidden="true"></span>{escape(s.label)}'
+            f' <span class="legend-total" dir="ltr">{_number(s.total)}</span></li>'
+            for s in chart.sources
+        )
+    )
+
+
+def chart_table_head(chart: PointsChart) -> SafeString:
+    """The header cells of the chart's table: the month, each source, the total."""
+    cells = "".join(f'<th scope="col" class="num">{escape(s.label)}</th>' for s in chart.sources)
+    month, total = escape(_("Month")), escape(_("Total"))
+    return mark_safe(f'<th scope="col">{month}</th>{cells}<th scope="col" class="num">{total}</th>')

@@ -6,12 +6,13 @@ from functools import cache
 from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from accounts.queries import membership_of
-from portal.web import points_chart
+from portal.web import entries, points_chart
 from portal.web.breakdown import breakdown_of, parts_text
 
 register = template.Library()
@@ -89,14 +90,30 @@ def portal_header(context) -> Header:
 def _rendered(context, header: Header) -> Header:
     engine = context.template.engine
     with context.push(header=header, languages=_languages()):
-        nav = engine.get_template("web/_nav_links.html").render(context) if header.items else ""
         tools = engine.get_template("web/_site_tools.html").render(context)
-    return replace(header, nav=mark_safe(nav), tools=mark_safe(tools))  # both rendered by the template engine
+    return replace(header, nav=_nav_links(header.items), tools=mark_safe(tools))  # rendered by the template engine
+
+
+def _nav_links(items: list[NavItem]) -> str:
+    """The links of the header, the current page marked (every page has them, twice: so not a template loop)."""
+    if not items:
+        return ""
+    links = format_html_join(
+        "",
+        '<li><a href="{}"{}>{}</a></li>',
+        ((item.url, mark_safe(' aria-current="page"') if item.current else "", item.label) for item in items),
+    )
+    return format_html('<ul class="nav-links">{}</ul>', links)
 
 
 @register.filter
 def breakdown(details) -> str:
     return breakdown_of(details)
+
+
+@register.filter
+def rows_html(rows) -> str:
+    return entries.rows_html(rows)
 
 
 @register.filter
@@ -113,6 +130,16 @@ def lookup(mapping, key):
 @register.filter
 def chart_svg(chart):
     return points_chart.chart_svg(chart)
+
+
+@register.filter
+def chart_legend(chart):
+    return points_chart.chart_legend(chart)
+
+
+@register.filter
+def chart_table_head(chart):
+    return points_chart.chart_table_head(chart)
 
 
 @register.filter
