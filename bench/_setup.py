@@ -1,6 +1,7 @@
 """Django set-up shared by the benchmarks (they are scripts, not tests)."""
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -8,11 +9,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def django_setup():
+    """Django as production runs it: DEBUG off (no query log), the process settled as the web and Celery
+    workers settle theirs (portal.process)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()
+    from portal.process import settle
+
+    settle()
 
 
 def bench_partners(count: int, prefix: str = "bench-P") -> list:

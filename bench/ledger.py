@@ -25,25 +25,16 @@ import argparse
 import json
 import multiprocessing
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from io import StringIO
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _setup import django_setup
+
 PARTNER_PREFIX = "bench-ledger-"
 HOT_ACCOUNTS = 100
 CONCURRENT_CAP = 20_000
-
-
-def setup_django():
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
 
 
 def bench_partner_ids(count: int) -> list[int]:
@@ -131,7 +122,7 @@ def copy_rate(count: int, run: str, *, like: str) -> float:
 
 def worker(index: int, run: str, hot: list[int], quota: int, seconds: float, start, queue) -> None:
     """Post single transfers until this worker's quota is done or the time box closes."""
-    setup_django()
+    django_setup()
     from django.db import connection
 
     from portal.ledger import services
@@ -188,7 +179,7 @@ def main():
     parser.add_argument("--partners", type=int, default=1_000)
     args = parser.parse_args()
 
-    setup_django()
+    django_setup()
     from django.core.management import CommandError, call_command
     from django.db import connection
 
