@@ -5,6 +5,7 @@ see only what the test has committed.
 """
 
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import connection
@@ -41,3 +42,17 @@ def race(*calls: Callable):
     if errors:
         raise errors[0]
     return results
+
+
+def wait_until_a_backend_waits_for_a_lock() -> None:
+    """Return once some connection to the test database waits for a lock (or fail after ten seconds)."""
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no connection ever waited for a lock")

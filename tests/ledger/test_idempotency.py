@@ -1,12 +1,16 @@
 """A transfer's key makes a retry harmless, even when the retries race each other."""
 
-import pytest
+import threading
 
+import pytest
+from django.db import connection, transaction
+
+from accounts.models import Partner
 from portal.ledger import services
 from portal.ledger.models import Code, Transfer
 from portal.ledger.queries import Balance, balance_of, discrepancies
 from tests.factories import PartnerFactory
-from tests.ledger.racing import race
+from tests.ledger.racing import race, wait_until_a_backend_waits_for_a_lock
 
 
 def order_points(partner, key, amount=100):
@@ -129,4 +133,54 @@ def test_the_same_key_raced_with_different_content_is_posted_once_and_refused_to
     assert Transfer.objects.filter(key="k").count() == 1
     balances = (balance_of(first_partner).available, balance_of(second_partner).available)
     assert balances == ((100, 0) if winning_request is order else (0, 70))
+    assert discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_loses_a_key_race_inside_the_callers_transaction_is_retried_alone():
+    """The batch is undone to its savepoint and tried again; what the caller wrote before it stays.
+
+    The two versions of the key touch no account in common, so nothing but the unique key orders them: the
+    caller's batch reads before the other commits, waits on the key when inserting, finds it taken, and its
+    retry sees the first version and refuses this one.
+    """
+    first_partner, second_partner = PartnerFactory(), PartnerFactory()
+    order = services.earning(first_partner.id, key="k", amount=100, code=Code.ORDER, reason="Order")
+    adjustment = services.earning(second_partner.id, key="k", amount=70, code=Code.ADJUSTMENT, reason="Goodwill")
+    holding, release = threading.Event(), threading.Event()
+
+    def post_first_and_hold():
+        try:
+            with transaction.atomic():
+                services.post_transfers([order])
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def release_once_the_caller_waits():
+        try:
+            wait_until_a_backend_waits_for_a_lock()
+        finally:
+            release.set()
+            connection.close()
+
+    first = threading.Thread(target=post_first_and_hold)
+    first.start()
+    assert holding.wait(timeout=30)
+    releaser = threading.Thread(target=release_once_the_caller_waits)
+    releaser.start()
+    try:
+        with transaction.atomic():
+            Partner.objects.filter(pk=second_partner.pk).update(name="Written before the ledger")
+            (result,) = services.post_transfers([adjustment])
+    finally:
+        release.set()
+        first.join(timeout=30)
+        releaser.join(timeout=30)
+
+    assert (result.status, result.error.code) == ("failed", "exists_with_different_fields")
+    assert result.transfer_id == Transfer.objects.get(key="k").id
+    assert Partner.objects.get(pk=second_partner.pk).name == "Written before the ledger"
+    assert (balance_of(first_partner).available, balance_of(second_partner).available) == (100, 0)
     assert discrepancies() == []

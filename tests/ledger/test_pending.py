@@ -1,7 +1,6 @@
 """A pending transfer is posted (whole or in part) or voided, exactly once."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -10,7 +9,7 @@ from portal.ledger import services
 from portal.ledger.models import PROGRAMME_SHARDS, Code, Transfer
 from portal.ledger.queries import Balance, balance_of, discrepancies
 from tests.factories import PartnerFactory
-from tests.ledger.racing import race
+from tests.ledger.racing import race, wait_until_a_backend_waits_for_a_lock
 
 
 def order_points(partner, key, amount, pending=False):
@@ -197,7 +196,7 @@ def test_a_resolution_posted_while_its_pending_transfer_commits_is_applied_once(
     outcome_of_resolver: list = []
     resolver = threading.Thread(target=lambda: outcome_of_resolver.append(_capture(resolve)))
     resolver.start()
-    _wait_until_a_backend_waits_for_a_lock()
+    wait_until_a_backend_waits_for_a_lock()
     release.set()
     creator.join(timeout=30)
     resolver.join(timeout=30)
@@ -214,16 +213,3 @@ def _capture(call):
         return call()
     except Exception as error:
         return error
-
-
-def _wait_until_a_backend_waits_for_a_lock():
-    deadline = time.monotonic() + 10
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the resolver never waited for the creator's lock")
