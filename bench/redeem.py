@@ -16,8 +16,9 @@ redemptions may spend; the phase ends when each client meets "not enough points"
 redemptions per second, the overspend (what was held or spent beyond what the companies had: must be
 0), negative balances, and check_ledger's verdict.
 
-The redemptions' e-mails are queued as in production (Celery ``delay_on_commit``; here onto an
-in-process broker that no worker reads), not rendered: sending them is a worker's job, elsewhere.
+The redemptions' e-mails go through the outbox as in production (each commit makes sure a run over it
+is queued; here onto an in-process broker that no worker reads), not rendered: sending them is a worker's
+job, elsewhere. So that no later run sends them, the benchmark marks its own notices sent when it ends.
 The data is the benchmark's own: partners whose ERP id starts with ``bench-redeem-``.
 """
 
@@ -122,6 +123,18 @@ def fund(partner_ids: list[int], redemptions_each: int, run: str) -> dict[int, i
         if failed:
             raise SystemExit(f"could not fund the benchmark companies: {failed[0].error}")
     return {pid: target for pid in partner_ids}
+
+
+def mark_notices_sent() -> None:
+    """The benchmark's notices are never sent (no worker reads its queue): mark them sent, or the outbox's
+    sweep would e-mail the benchmark's made-up people later."""
+    from django.db.models.functions import Now
+
+    from rewards_catalog.models import RedemptionEvent
+
+    RedemptionEvent.objects.filter(
+        redemption__partner__external_id__startswith=PREFIX, notified_at__isnull=True
+    ).update(notified_at=Now())
 
 
 def spent_and_held(partner_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -285,6 +298,7 @@ def main():
     print(f"run {run}: PostgreSQL {connection.cursor().connection.info.server_version}, {os.cpu_count()} CPUs,"
           f" load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
     ok = True
+    mark_notices_sent()  # an earlier run that stopped half-way left its own
     left, _ = cancel_all(args.clients)
     if left:
         print(f"cancelled {left:,} redemptions an earlier run had left awaiting approval")
@@ -312,6 +326,7 @@ def main():
     ok &= report_cancels(*cancel_all(args.clients))
 
     hide_items([*hot_items, *items])
+    mark_notices_sent()
     raise SystemExit(0 if ok else 1)
 
 

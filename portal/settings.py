@@ -144,6 +144,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},  # a run late by hours is dropped: the next night's checks the same
     },
+    # Redemption notices go out when a redemption commits; this sweep sends any whose prompt run was lost.
+    "send-pending-redemption-notices": {
+        "task": "rewards_catalog.tasks.send_pending_redemption_notices",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------

@@ -310,7 +310,11 @@ class RedemptionEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["redemption", "at"], name="redemption_event_idx")]
+        indexes = [
+            models.Index(fields=["redemption", "at"], name="redemption_event_idx"),
+            # The outbox: the changes whose e-mails have not gone out yet, oldest first.
+            models.Index(fields=["id"], condition=Q(notified_at__isnull=True), name="redemption_event_unsent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.redemption_id}: {self.from_status or '-'} -> {self.to_status}"

@@ -1,5 +1,10 @@
 """E-mails about redemptions, each in its recipient's language, sent after the change is committed.
 
+Every change of status is a RedemptionEvent whose ``notified_at`` is empty until its e-mails have gone out:
+the events are an outbox. A decision queues its own event's task; a redemption, far more frequent, only
+makes sure a run over the whole outbox is queued (``tasks.nudge_notices``), and the beat sweeps the outbox
+every minute for anything whose run was lost.
+
 The company hears of every change of status: the person who redeemed, and the company's owners. The
 account manager hears when a redemption waits for them (or, for a partner without one, the programme's
 administrators). A gift-card code is money: it is written only in the body of the mail to the person
@@ -45,6 +50,17 @@ def send_notices(event_id: int) -> int:
         event.notified_at = timezone.now()
         event.save(update_fields=["notified_at"])
     return sent
+
+
+def send_pending_notices(*, limit: int = 200) -> tuple[int, bool]:
+    """Send the e-mails of the changes not notified yet (the outbox), oldest first, at most `limit` of them.
+
+    Each change's e-mails go out once however many runs overlap (``send_notices`` locks the row, skipping
+    it when another run has it). Returns the e-mails sent, and whether more changes may be waiting.
+    """
+    waiting = RedemptionEvent.objects.filter(notified_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    event_ids = list(waiting[:limit])
+    return sum(send_notices(event_id) for event_id in event_ids), len(event_ids) == limit
 
 
 def company_recipients(redemption: Redemption) -> list[User]:

@@ -47,7 +47,7 @@ from rewards_catalog.errors import (
     NotEnoughPoints,
 )
 from rewards_catalog.models import CodePool, CodeUpload, GiftCode, Item, Redemption, RedemptionEvent
-from rewards_catalog.tasks import send_redemption_notices
+from rewards_catalog.tasks import nudge_notices, send_redemption_notices
 
 Status = Redemption.Status
 Kind = Item.Kind
@@ -147,7 +147,7 @@ def _redeem(item, *, member, quantity, shipping_address, cause, request_key) -> 
         redemption.status = Status.FULFILLED
         redemption.save(update_fields=["status", "updated_at"])
         RedemptionEvent.objects.filter(pk=created.pk).update(to_status=Status.FULFILLED)
-    send_redemption_notices.delay_on_commit(created.pk)
+    transaction.on_commit(nudge_notices)  # the outbox: see notifications
     return redemption
 
 
@@ -430,7 +430,8 @@ def _decide(redemption, to, acting_user, *, note="", fields=(), decision=True) -
 
 
 def _record(redemption: Redemption, from_status: str, to_status: str, *, actor: User | None, note: str = ""):
-    """The history row, and the e-mails about it once the change is committed."""
+    """The history row, and the e-mails about it once the change is committed (its own task: a decision is
+    rare, and its e-mails should not wait for the outbox's turn)."""
     event = RedemptionEvent.objects.create(
         redemption=redemption, from_status=from_status, to_status=to_status, actor=actor, note=note
     )

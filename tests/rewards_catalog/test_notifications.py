@@ -5,10 +5,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership
-from rewards_catalog import services
+from rewards_catalog import services, tasks
 from rewards_catalog.models import RedemptionEvent
 from rewards_catalog.notifications import send_notices
 from tests.factories import AccountManagerFactory
+from tests.ledger.racing import race
 from tests.rewards_catalog.factories import GoodsFactory, colleague, company
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +82,48 @@ def test_nothing_is_sent_for_a_redemption_that_was_refused(purchaser, mailoutbox
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.NotEnoughPoints):
         services.redeem(GoodsFactory(cost_points=5_000), member=purchaser, quantity=1, shipping_address="A 1")
     assert mailoutbox == []
+
+
+@pytest.fixture
+def queued_runs(monkeypatch):
+    """The runs over the outbox that redemptions queue, recorded instead of sent to Celery."""
+    queued = []
+    monkeypatch.setattr(tasks.send_pending_redemption_notices, "delay", lambda: queued.append("run"))
+    return queued
+
+
+def test_the_outbox_sends_each_waiting_notice_once_however_often_it_runs(purchaser, mailoutbox):
+    for address in ("A 1", "A 2"):  # on_commit never runs here: both wait in the outbox
+        services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
+
+    assert tasks.send_pending_redemption_notices() == 6
+    assert tasks.send_pending_redemption_notices() == 0
+    assert len(mailoutbox) == 6
+    assert not RedemptionEvent.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_redemptions_committed_while_a_run_is_queued_queue_no_other(
+    purchaser, mailoutbox, queued_runs, django_capture_on_commit_callbacks
+):
+    for address in ("A 1", "A 2", "A 3"):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
+    assert queued_runs == ["run"] and mailoutbox == []
+
+    tasks.send_pending_redemption_notices()  # the queued run, on a worker: it sends all three
+    assert len(mailoutbox) == 9
+
+    with django_capture_on_commit_callbacks(execute=True):  # committed after that run began: it queues the next
+        services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address="A 4")
+    assert queued_runs == ["run", "run"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_over_the_outbox_at_the_same_time_send_each_notice_once(purchaser, mailoutbox, queued_runs):
+    for address in ("A 1", "A 2", "A 3", "A 4"):
+        services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
+
+    sent = race(*[tasks.send_pending_redemption_notices] * 3)
+
+    pairs = [(mail.to[0], mail.subject) for mail in mailoutbox]
+    assert sum(sent) == 12 and len(pairs) == len(set(pairs)) == 12  # three e-mails each for four redemptions
