@@ -20,6 +20,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         with translation.override(language):
             super().send_mail(template_prefix, email, context)
 
+    def add_message(self, request, *args, **kwargs):
+        """allauth's notices in the signed-in person's language: a sign-in request began in the browser's,
+        and its "signed in" notice is read on the next page, in the person's own."""
+        user = getattr(request, "user", None)
+        language = user.language if user is not None and user.is_authenticated and user.language else None
+        with translation.override(language or translation.get_language()):
+            super().add_message(request, *args, **kwargs)
+
 
 def must_use_authenticator_app(user) -> bool:
     """Vendor staff reach the CMS, and with it every partner's data: they sign in with a second factor."""

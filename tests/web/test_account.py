@@ -150,6 +150,16 @@ def test_the_language_switch_saves_the_choice_on_the_account(browser, person):
     assert page_language(browser.get(reverse("web:account"))) == ("en", "ltr")
 
 
+def test_signing_in_greets_the_person_in_their_own_language(person):
+    person.language = "he"
+    person.save(update_fields=["language"])
+    browser = new_client()  # the sign-in page itself is in the browser's language, English
+    assert sign_in(browser, person.email)["Location"] == "/"
+    page = browser.get(reverse("web:account")).text
+    assert page_language(browser.get(reverse("web:account"))) == ("he", "rtl")
+    assert "מחובר בהצלחה" in page and "Successfully signed in" not in page
+
+
 def test_the_language_switch_works_for_visitors_too():
     visitor = new_client()
     response = visitor.post(reverse("set_language"), {"language": "he", "next": reverse("account_login")})
