@@ -14,11 +14,14 @@ Locks, always in this order, each held to the end of the transaction:
    taking is simply skipped),
 4. the ledger's accounts, taken by the ledger itself, last.
 
-A redemption's transaction writes its own rows first and takes the item lock as late as it can, so the
-hot locks (a popular item, a busy company's account) are held only for stock, ledger and commit.
+A redemption's transaction checks all it can before it takes the item lock, then locks the item, takes
+the stock and writes its own rows in one statement, so the hot locks (a popular item, a busy company's
+account) are held only for that statement, the rules, the ledger's two statements and commit. Its e-mails
+go through the outbox (see ``notifications``): a Celery message per redemption cost more than the rest.
 """
 
 import csv
+import functools
 import hashlib
 import io
 import uuid
@@ -31,8 +34,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Partner, User
 from accounts.queries import partners_visible_to
+from portal.bulk import batch_cursor
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
@@ -74,14 +78,16 @@ def redeem(
     posted. Anything else waits for the account manager. `request_key` (the form's own id) makes a
     form sent twice redeem once: the second call returns the first redemption.
     """
-    if request_key is not None:
-        earlier = Redemption.objects.filter(request_key=request_key, member_id=member.user_id).first()
-        if earlier is not None:
-            return earlier
+    redeemer = _current_member(member, request_key=request_key)
+    if redeemer.earlier_id is not None:
+        return Redemption.objects.get(pk=redeemer.earlier_id)
+    redeemer.require_may_redeem()
+    shipping_address, cause = _check_request(item, quantity=quantity, shipping_address=shipping_address, cause=cause)
     try:
         return _redeem(
             item,
             member=member,
+            redeemer=redeemer,
             quantity=quantity,
             shipping_address=shipping_address,
             cause=cause,
@@ -91,7 +97,7 @@ def redeem(
         # The same form sent twice at the same moment: the first one's row won the unique request_key.
         if request_key is None:
             raise
-        earlier = Redemption.objects.filter(request_key=request_key, member_id=member.user_id).first()
+        earlier = Redemption.objects.filter(request_key=request_key, member_id=redeemer.user_id).first()
         if earlier is None:  # someone else's form id: refuse it rather than fail
             message = _("This form has expired. Reload the page and redeem again.")
             raise InvalidRedemption(message, code="form_used") from None
@@ -99,102 +105,246 @@ def redeem(
 
 
 @transaction.atomic
-def _redeem(item, *, member, quantity, shipping_address, cause, request_key) -> Redemption:
-    member = _current_membership(member)
-    partner = member.partner
-    shipping_address, cause = _check_request(item, quantity=quantity, shipping_address=shipping_address, cause=cause)
+def _redeem(item, *, member, redeemer, quantity, shipping_address, cause, request_key) -> Redemption:
     segment_ids = [tag.pk for tag in item.segments.all()]
-    facts = queries.partner_facts(partner, segments_needed=bool(segment_ids))
+    facts = queries.partner_facts(redeemer.partner, segments_needed=bool(segment_ids))
 
-    # The redemption's own rows first: nobody waits for them. Points and stock as the item reads now,
-    # corrected under the lock in the rare case the row changed meanwhile.
-    redemption = Redemption.objects.create(
-        partner=partner,
-        member=member.user,
-        item=item,
+    # From here to commit hot rows are locked (the item, then the company's account): only what must be.
+    locked, redemption, event_id = _take_stock_and_record(
+        item,
+        member=member,
+        redeemer=redeemer,
         quantity=quantity,
-        points=item.cost_points * quantity,
-        stock_taken=quantity if item.stock is not None else 0,
-        status=Status.AWAITING_APPROVAL,
         shipping_address=shipping_address,
         cause=cause,
         request_key=request_key,
     )
-    created = RedemptionEvent.objects.create(
-        redemption=redemption, from_status="", to_status=Status.AWAITING_APPROVAL, actor=member.user
-    )
-
-    # From here to commit hot rows are locked (the item, then the company's account): only what must be.
-    locked = _lock_item(item, quantity=quantity)
     now = timezone.now()
     if locked.limit_per_period:
-        done = queries.redeemed_in_period(partner, locked, now=now, exclude_id=redemption.pk)
+        done = queries.redeemed_in_period(redeemer.partner_id, locked, now=now, exclude_id=redemption.pk)
         facts = replace(facts, redeemed_in_period=done)
     reason = rules.why_unavailable(
         queries.item_terms(locked, segment_ids=segment_ids), facts, now=now, quantity=quantity
     )
     if reason is not None:
         raise ItemNotAvailable(reason)
-    _correct_to_locked(redemption, locked)
 
     codes = _take_codes(redemption, locked, now=now) if locked.code_pool_id else []
-    requests = [_hold(redemption, actor=member.user)]
+    requests = [_hold(redemption, actor_id=redeemer.user_id)]
     if codes:
-        requests.append(_capture(redemption, actor=member.user))
+        requests.append(_capture(redemption, actor_id=redeemer.user_id))
     _post(requests, redemption)
 
     if codes:  # delivered at once: the history's first row says so (nobody has seen it yet)
         redemption.status = Status.FULFILLED
         redemption.save(update_fields=["status", "updated_at"])
-        RedemptionEvent.objects.filter(pk=created.pk).update(to_status=Status.FULFILLED)
-    transaction.on_commit(nudge_notices)  # the outbox: see notifications
+        RedemptionEvent.objects.filter(pk=event_id).update(to_status=Status.FULFILLED)
+    transaction.on_commit(nudge_notices)
     return redemption
 
 
-_LOCK_ITEM_SQL = """
-    SELECT is_active, stock, cost_points, code_pool_id, tiers, partner_kinds,
-           limit_per_period, limit_period, active_from, active_until
-    FROM rewards_catalog_item WHERE id = %s FOR NO KEY UPDATE
-"""
+def _take_stock_and_record(item: Item, *, member, redeemer, quantity, shipping_address, cause, request_key):
+    """Lock the item's row, take `quantity` from its stock if it has that many, and insert the redemption and the
+    first row of its history: one statement. Returns the item as it is now (stock before taking), the redemption
+    and the history row's id.
 
-
-def _lock_item(item: Item, *, quantity: int) -> Item:
-    """Lock the item's row and take `quantity` from its stock if it has enough; the item as it is now.
-
-    The hottest code of a redemption, so two plain statements rather than the ORM's. NO KEY: inserting
-    redemptions that refer to the item (a KEY SHARE lock) is not blocked by it. Stock short of the
-    quantity is left alone here; the rules then say why the item is not available.
+    The hottest code of a redemption, so one statement rather than the ORM's four. NO KEY: inserting rows that
+    refer to the item (a KEY SHARE lock) is not blocked by it. Points are what the item costs now, under the
+    lock. Stock short of the quantity is left alone; the rules then say why the item is not available, and
+    the transaction (with the rows it inserted) is rolled back.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_ITEM_SQL, [item.pk])
+    statement = _take_and_record_statement()
+    updated_at = timezone.now()
+    params = {
+        **statement.defaults,
+        "item": item.pk,
+        "partner": redeemer.partner_id,
+        "member": redeemer.user_id,
+        "quantity": quantity,
+        "status": Status.AWAITING_APPROVAL.value,
+        "shipping_address": shipping_address,
+        "cause": cause,
+        "request_key": request_key,
+        "updated_at": updated_at,
+    }
+    with connection.wrap_database_errors, batch_cursor() as cursor:
+        cursor.execute(statement.sql, params)
         row = cursor.fetchone()
-        if row is None:
-            raise Item.DoesNotExist
-        fields = ("is_active", "stock", "cost_points", "code_pool_id", "tiers", "partner_kinds")
-        fields += ("limit_per_period", "limit_period", "active_from", "active_until")
-        locked = Item(pk=item.pk, title=item.title, kind=item.kind, **dict(zip(fields, row, strict=True)))
-        if locked.stock is not None and locked.stock >= quantity:
-            cursor.execute("UPDATE rewards_catalog_item SET stock = stock - %s WHERE id = %s", [quantity, item.pk])
-    return locked
+    if row is None:
+        raise Item.DoesNotExist
+    *item_values, redemption_id, created_at, event_id = row
+    now_values = dict(zip(_LOCKED_ITEM_FIELDS, item_values, strict=True))
+    locked = Item(pk=item.pk, title=item.title, kind=item.kind, **now_values)
+    redemption = Redemption(
+        pk=redemption_id,
+        partner_id=redeemer.partner_id,
+        member_id=redeemer.user_id,
+        item=item,
+        quantity=quantity,
+        points=locked.cost_points * quantity,
+        stock_taken=quantity if locked.stock is not None else 0,
+        status=Status.AWAITING_APPROVAL,
+        shipping_address=shipping_address,
+        cause=cause,
+        request_key=request_key,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+    redemption._state.adding = False
+    redemption._state.db = connection.alias
+    _attach(redemption, member)
+    return locked, redemption, event_id
 
 
-def _correct_to_locked(redemption: Redemption, locked: Item) -> None:
-    """Charge what the item costs now, and count the stock taken only if it keeps stock now."""
-    points = locked.cost_points * redemption.quantity
-    stock_taken = redemption.quantity if locked.stock is not None else 0
-    if (points, stock_taken) != (redemption.points, redemption.stock_taken):
-        redemption.points, redemption.stock_taken = points, stock_taken
-        redemption.save(update_fields=["points", "stock_taken"])
+def _attach(redemption: Redemption, member: Membership) -> None:
+    """The caller's own company and person objects on the redemption (whoever reads them needs no query),
+    when they are still the ones it names."""
+    if Membership.partner.is_cached(member) and member.partner_id == redemption.partner_id:
+        redemption.partner = member.partner
+    if Membership.user.is_cached(member) and member.user_id == redemption.member_id:
+        redemption.member = member.user
 
 
-def _current_membership(member: Membership) -> Membership:
-    """The person's membership as it is now (a role may have changed since the page was read)."""
-    current = Membership.objects.select_related("partner", "user").filter(pk=member.pk).order_by().first()
-    if current is None or not current.user.is_active:
-        raise NotAllowedToRedeem(_("You are not a member of this company."))
-    if not current.may_redeem:
-        raise NotAllowedToRedeem()
-    return current
+_LOCKED_ITEM_FIELDS = (
+    "is_active",
+    "stock",
+    "cost_points",
+    "code_pool_id",
+    "tiers",
+    "partner_kinds",
+    "limit_per_period",
+    "limit_period",
+    "active_from",
+    "active_until",
+)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    defaults: dict  # the parameters of the columns given their field's default
+
+
+@functools.cache
+def _take_and_record_statement() -> _Statement:
+    """The SQL of ``_take_stock_and_record``, its names from the models; built once."""
+    qn = connection.ops.quote_name
+    item_table = qn(Item._meta.db_table)
+    item_columns = [qn(Item._meta.get_field(name).column) for name in _LOCKED_ITEM_FIELDS]
+    stock, cost, item_id = (qn(Item._meta.get_field(name).column) for name in ("stock", "cost_points", "id"))
+    created_at = qn(Redemption._meta.get_field("created_at").column)
+    defaults: dict = {}
+
+    def insert(model, values: dict[str, str], source: str) -> str:
+        """INSERT ... SELECT ... FROM `source`: the given values by field name, every other field its default.
+        A value that is one parameter is cast to its column's type (PostgreSQL cannot infer it there)."""
+        columns, expressions = [], []
+        for field in model._meta.concrete_fields:
+            if field.primary_key or field.has_db_default():
+                continue
+            expression = values.get(field.name)
+            if expression is None:
+                parameter = f"default_{model._meta.model_name}_{field.name}"
+                defaults[parameter] = field.get_default()
+                expression = f"%({parameter})s"
+            if expression.startswith("%(") and expression.endswith(")s"):
+                expression += f"::{field.cast_db_type(connection)}"
+            columns.append(qn(field.column))
+            expressions.append(expression)
+        table = qn(model._meta.db_table)
+        return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(expressions)} FROM {source}"
+
+    redemption = insert(
+        Redemption,
+        {
+            "partner": "%(partner)s",
+            "member": "%(member)s",
+            "item": f"locked.{item_id}",
+            "quantity": "%(quantity)s",
+            "points": f"locked.{cost} * %(quantity)s::bigint",
+            "stock_taken": f"CASE WHEN locked.{stock} IS NULL THEN 0 ELSE %(quantity)s::integer END",
+            "status": "%(status)s",
+            "shipping_address": "%(shipping_address)s",
+            "cause": "%(cause)s",
+            "request_key": "%(request_key)s",
+            "updated_at": "%(updated_at)s",
+        },
+        "locked",
+    )
+    event = insert(
+        RedemptionEvent,
+        {"redemption": "redemption.id", "from_status": "''", "to_status": "%(status)s", "actor": "%(member)s"},
+        "redemption",
+    )
+    sql = f"""
+        WITH locked AS MATERIALIZED (
+            SELECT {item_id}, {", ".join(item_columns)} FROM {item_table} WHERE {item_id} = %(item)s FOR NO KEY UPDATE
+        ),
+        taken AS (
+            UPDATE {item_table} AS i SET {stock} = i.{stock} - %(quantity)s::integer FROM locked
+            WHERE i.{item_id} = locked.{item_id} AND locked.{stock} >= %(quantity)s::integer
+        ),
+        redemption AS ({redemption} RETURNING {qn(Redemption._meta.pk.column)} AS id, {created_at} AS created_at),
+        event AS ({event} RETURNING {qn(RedemptionEvent._meta.pk.column)} AS id)
+        SELECT {", ".join(f"locked.{c}" for c in item_columns)}, redemption.id, redemption.created_at, event.id
+        FROM locked, redemption, event
+    """
+    return _Statement(sql=sql, defaults=defaults)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """The person acting for a company, as the database has them now (a role may have changed since the page
+    was read), and their earlier redemption of the same form, if any."""
+
+    user_id: int | None
+    partner_id: int | None
+    role: str | None
+    is_active: bool
+    partner_status: str | None
+    partner_kind: str | None
+    earlier_id: int | None
+
+    def require_may_redeem(self) -> None:
+        if self.user_id is None or not self.is_active:
+            raise NotAllowedToRedeem(_("You are not a member of this company."))
+        if not Membership(role=self.role).may_redeem:
+            raise NotAllowedToRedeem()
+
+    @property
+    def partner(self) -> Partner:
+        """The company, with what the rules read of it (not a whole row: never saved, never shown)."""
+        return Partner(pk=self.partner_id, status=self.partner_status, kind=self.partner_kind)
+
+
+def _current_member(member: Membership, *, request_key: uuid.UUID | None = None) -> _Member:
+    """One cheap query, not the ORM's (it costs more CPU than the rest of a redemption's reads)."""
+    with connection.wrap_database_errors, batch_cursor() as cursor:
+        cursor.execute(_current_member_sql(), {"membership": member.pk, "user": member.user_id, "key": request_key})
+        earlier_id, *values = cursor.fetchone()
+    return _Member(*values, earlier_id=earlier_id)
+
+
+@functools.cache
+def _current_member_sql() -> str:
+    qn = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return qn(model._meta.get_field(name).column)
+
+    membership, user, partner = (qn(model._meta.db_table) for model in (Membership, User, Partner))
+    return f"""
+        SELECT (SELECT r.{column(Redemption, "id")} FROM {qn(Redemption._meta.db_table)} AS r
+                WHERE r.{column(Redemption, "request_key")} = %(key)s::uuid
+                  AND r.{column(Redemption, "member")} = %(user)s),
+               m.{column(Membership, "user")}, m.{column(Membership, "partner")}, m.{column(Membership, "role")},
+               coalesce(u.{column(User, "is_active")}, false),
+               p.{column(Partner, "status")}, p.{column(Partner, "kind")}
+        FROM (SELECT 1) AS one
+        LEFT JOIN {membership} AS m ON m.{column(Membership, "id")} = %(membership)s
+        LEFT JOIN {user} AS u ON u.{column(User, "id")} = m.{column(Membership, "user")}
+        LEFT JOIN {partner} AS p ON p.{column(Partner, "id")} = m.{column(Membership, "partner")}
+    """
 
 
 def _check_request(item: Item, *, quantity, shipping_address, cause) -> tuple[str, str]:
@@ -249,11 +399,11 @@ def _ledger_reason(redemption: Redemption) -> str:
     return f"Redemption #{redemption.pk}: {redemption.quantity} × {redemption.item.title}"
 
 
-def _meta(redemption: Redemption, actor: User | None) -> dict:
-    return {"actor_id": actor.pk if actor else None, "ref_type": "redemption", "ref_id": str(redemption.pk)}
+def _meta(redemption: Redemption, actor_id: int | None) -> dict:
+    return {"actor_id": actor_id, "ref_type": "redemption", "ref_id": str(redemption.pk)}
 
 
-def _hold(redemption: Redemption, *, actor) -> ledger.TransferRequest:
+def _hold(redemption: Redemption, *, actor_id: int | None) -> ledger.TransferRequest:
     return ledger.spending(
         redemption.partner_id,
         key=redemption.hold_key,
@@ -261,28 +411,28 @@ def _hold(redemption: Redemption, *, actor) -> ledger.TransferRequest:
         code=Code.REDEMPTION,
         reason=_ledger_reason(redemption),
         hold=True,
-        **_meta(redemption, actor),
+        **_meta(redemption, actor_id),
     )
 
 
-def _capture(redemption: Redemption, *, actor) -> ledger.TransferRequest:
+def _capture(redemption: Redemption, *, actor_id: int | None) -> ledger.TransferRequest:
     return ledger.resolution(
         f"{redemption.hold_key}:post",
         pending_key=redemption.hold_key,
         code=Code.REDEMPTION,
         reason=_ledger_reason(redemption),
-        **_meta(redemption, actor),
+        **_meta(redemption, actor_id),
     )
 
 
-def _release(redemption: Redemption, *, actor, why: str) -> ledger.TransferRequest:
+def _release(redemption: Redemption, *, actor_id: int | None, why: str) -> ledger.TransferRequest:
     return ledger.resolution(
         f"{redemption.hold_key}:void",
         pending_key=redemption.hold_key,
         code=Code.REDEMPTION,
         reason=f"{_ledger_reason(redemption)}: {why}, points given back",
         void=True,
-        **_meta(redemption, actor),
+        **_meta(redemption, actor_id),
     )
 
 
@@ -322,7 +472,7 @@ def approve(redemption: Redemption, *, acting_user: User, note: str = "") -> Red
         return redemption
     _require(redemption, Status.AWAITING_APPROVAL, _("Only a redemption awaiting approval can be approved."))
     codes = _take_codes(redemption, redemption.item, now=timezone.now()) if redemption.item.code_pool_id else []
-    _post([_capture(redemption, actor=acting_user)], redemption)
+    _post([_capture(redemption, actor_id=acting_user.pk)], redemption)
     to = Status.FULFILLED if codes else Status.APPROVED
     _decide(redemption, to, acting_user, note=note.strip())
     return redemption
@@ -338,7 +488,7 @@ def reject(redemption: Redemption, *, acting_user: User, reason: str) -> Redempt
     if redemption.status == Status.REJECTED:
         return redemption
     _require(redemption, Status.AWAITING_APPROVAL, _("Only a redemption awaiting approval can be rejected."))
-    _give_back(redemption, actor=acting_user, why="rejected")
+    _give_back(redemption, actor_id=acting_user.pk, why="rejected")
     redemption.reason = reason
     _decide(redemption, Status.REJECTED, acting_user, note=reason, fields=["reason"])
     return redemption
@@ -347,7 +497,9 @@ def reject(redemption: Redemption, *, acting_user: User, reason: str) -> Redempt
 @transaction.atomic
 def cancel(redemption: Redemption, *, member: Membership, reason: str = "") -> Redemption:
     """The company withdraws its redemption while it awaits approval: points and stock come back."""
-    member = _current_membership(member)
+    member = _current_member(member)
+    if member.user_id is None or not member.is_active:
+        raise NotAllowedToRedeem(_("You are not a member of this company."))
     redemption = Redemption.objects.select_for_update(no_key=True).select_related("item").get(pk=redemption.pk)
     if redemption.partner_id != member.partner_id:
         raise NotAllowedToRedeem(_("You are not a member of this company."))
@@ -358,12 +510,12 @@ def cancel(redemption: Redemption, *, member: Membership, reason: str = "") -> R
         Status.AWAITING_APPROVAL,
         _("It has been decided already, so it can no longer be cancelled; ask your account manager."),
     )
-    _give_back(redemption, actor=member.user, why="cancelled")
+    _give_back(redemption, actor_id=member.user_id, why="cancelled")
     previous = redemption.status
     redemption.status = Status.CANCELLED
     redemption.reason = (reason or "").strip()
     redemption.save(update_fields=["status", "reason", "updated_at"])
-    _record(redemption, previous, Status.CANCELLED, actor=member.user, note=redemption.reason)
+    _record(redemption, previous, Status.CANCELLED, actor_id=member.user_id, note=redemption.reason)
     return redemption
 
 
@@ -408,13 +560,13 @@ def _require(redemption: Redemption, status: str, message: str) -> None:
         raise InvalidTransition(message, code=f"not_{status}")
 
 
-def _give_back(redemption: Redemption, *, actor: User, why: str) -> None:
+def _give_back(redemption: Redemption, *, actor_id: int, why: str) -> None:
     """Stock (the units this redemption took) and points (its hold, voided whole) come back."""
     if redemption.stock_taken:
         item = Item.objects.select_for_update(no_key=True).get(pk=redemption.item_id)
         if item.stock is not None:  # an item made unlimited since has nothing to give back to
             Item.objects.filter(pk=item.pk).update(stock=F("stock") + redemption.stock_taken)
-    _post([_release(redemption, actor=actor, why=why)], redemption)
+    _post([_release(redemption, actor_id=actor_id, why=why)], redemption)
 
 
 def _decide(redemption, to, acting_user, *, note="", fields=(), decision=True) -> None:
@@ -426,14 +578,14 @@ def _decide(redemption, to, acting_user, *, note="", fields=(), decision=True) -
         redemption.decided_at = timezone.now()
         update += ["decided_by", "decided_at"]
     redemption.save(update_fields=update)
-    _record(redemption, previous, to, actor=acting_user, note=note)
+    _record(redemption, previous, to, actor_id=acting_user.pk, note=note)
 
 
-def _record(redemption: Redemption, from_status: str, to_status: str, *, actor: User | None, note: str = ""):
+def _record(redemption: Redemption, from_status: str, to_status: str, *, actor_id: int | None, note: str = ""):
     """The history row, and the e-mails about it once the change is committed (its own task: a decision is
     rare, and its e-mails should not wait for the outbox's turn)."""
     event = RedemptionEvent.objects.create(
-        redemption=redemption, from_status=from_status, to_status=to_status, actor=actor, note=note
+        redemption=redemption, from_status=from_status, to_status=to_status, actor_id=actor_id, note=note
     )
     send_redemption_notices.delay_on_commit(event.pk)
     return event
