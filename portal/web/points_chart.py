@@ -8,10 +8,12 @@ chart is mirrored: bars grow from the right, labels sit on the right.
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from portal.ledger.models import Code
@@ -108,6 +110,12 @@ def last_months(today: date, count: int = 12) -> list[date]:
     return months[::-1]
 
 
+@lru_cache(maxsize=256)
+def _month_label(month: date, language: str) -> str:
+    """The month as the chart names it ("Nov 2026"): the same twelve on every dashboard, so formatted once each."""
+    return formats.date_format(month, "M Y")
+
+
 def points_chart(rows: list[tuple[datetime, str, int]], *, months: list[date], mirrored: bool) -> PointsChart:
     """Lay out (month, code, points) rows as one stacked bar per month."""
     by_month: dict[date, dict[str, int]] = {month: {} for month in months}
@@ -149,7 +157,7 @@ def points_chart(rows: list[tuple[datetime, str, int]], *, months: list[date], m
         bars.append(
             Bar(
                 month=month,
-                label=formats.date_format(month, "M Y"),
+                label=_month_label(month, get_language()),
                 total=sum(by_month[month].values()),
                 segments=tuple(segments),
                 y=TOP + row * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2,
