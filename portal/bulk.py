@@ -35,16 +35,6 @@ def insert_rows(
     """Insert `rows` (tuples in the order of `columns`, given as (name, PostgreSQL type))."""
     if not rows:
         return []
-    sql = insert_rows_sql(table, columns, on_conflict=on_conflict, returning=returning)
-    cursor.execute(sql, column_arrays(rows))
-    return cursor.fetchall() if returning else []
-
-
-def insert_rows_sql(
-    table: str, columns: Sequence[tuple[str, str]], *, on_conflict: str = "", returning: str = ""
-) -> str:
-    """The INSERT of `insert_rows`, for a statement that does more with it (a data-modifying CTE);
-    its parameters are `column_arrays(rows)`, first."""
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"%b::{pg_type}[]" for _, pg_type in columns)
     sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
@@ -52,9 +42,49 @@ def insert_rows_sql(
         sql += f" ON CONFLICT {on_conflict}"
     if returning:
         sql += f" RETURNING {returning}"
+    cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+    return cursor.fetchall() if returning else []
+
+
+# Arrays of at most this many values are bound one parameter per value (see `bind_array`).
+SMALL_ARRAY = 4
+
+
+def bind_array(params: dict, name: str, values: Sequence, pg_type: str) -> str:
+    """Bind `values` into `params` under `name` and return the SQL array expression that reads them.
+
+    A few values become ``ARRAY[%(name_0)s, ...]``, one parameter each: the planner then knows the array's
+    length even in a prepared statement's generic plan, so PostgreSQL keeps that plan instead of planning the
+    statement anew on every run (it does for an array parameter, whose length a generic plan must guess).
+    More values are one array parameter, so the statement's text stays the same whatever their number.
+    """
+    if len(values) > SMALL_ARRAY:
+        params[name] = list(values)
+        return f"%({name})b::{pg_type}[]"  # binary: quoting thousands of values as text costs more
+    names = [f"{name}_{n}" for n in range(len(values))]
+    params.update(zip(names, values, strict=True))
+    return "ARRAY[" + ", ".join(f"%({n})s::{pg_type}" for n in names) + f"]::{pg_type}[]"
+
+
+def insert_rows_sql(
+    params: dict,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence],
+    *,
+    on_conflict: str = "",
+    returning: str = "",
+) -> str:
+    """The INSERT of `insert_rows` with its arrays bound into `params` by name (`bind_array`), for a
+    statement that does more with it (a data-modifying CTE)."""
+    arrays = [
+        bind_array(params, f"{name}_values", column, pg_type)
+        for (name, pg_type), column in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
+    names = ", ".join(name for name, _ in columns)
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({', '.join(arrays)})"
+    if on_conflict:
+        sql += f" ON CONFLICT {on_conflict}"
+    if returning:
+        sql += f" RETURNING {returning}"
     return sql
-
-
-def column_arrays(rows: Sequence[Sequence]) -> list[list]:
-    """The rows' values column by column: one array parameter per column."""
-    return [list(column) for column in zip(*rows, strict=True)]

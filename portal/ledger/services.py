@@ -28,7 +28,7 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.bulk import batch_cursor, column_arrays, insert_rows_sql
+from portal.bulk import SMALL_ARRAY, batch_cursor, bind_array, insert_rows_sql
 from portal.ledger.errors import InsufficientPoints, TransferRejected
 from portal.ledger.models import CODES_THAT_MAY_OVERDRAW, PROGRAMME_SHARDS, AccountKind, Code, Phase, Transfer
 
@@ -316,15 +316,19 @@ def _lock_and_read(cursor, requests, keys: set[str], pending_keys: set[str]):
     with the resolution of each that is a resolved pending transfer, and draw an id for each request."""
     partner_ids = sorted({ref.partner_id for ref in _refs(requests) if isinstance(ref, PartnerAccount)})
     programme = sorted({(str(ref.kind), ref.shard) for ref in _refs(requests) if isinstance(ref, ProgrammeAccount)})
-    params = {
-        "partners": partner_ids,
-        "kinds": [k for k, _ in programme],
-        "shards": [n for _, n in programme],
-        "pending_keys": sorted(pending_keys),
-        "keys": sorted(keys),
-        "count": len(requests),
-    }
-    sql = _LOCK_AND_READ_WITH_PENDINGS if pending_keys else _LOCK_AND_READ
+    params: dict = {}
+    pending_accounts = ""
+    if pending_keys:
+        pending = bind_array(params, "pending", sorted(pending_keys), "text")
+        pending_accounts = _PENDING_ACCOUNTS.format(pending_keys=pending)
+    sql = _LOCK_AND_READ.format(
+        partners=bind_array(params, "partners", partner_ids, "bigint"),
+        kinds=bind_array(params, "kinds", [k for k, _ in programme], "text"),
+        shards=bind_array(params, "shards", [n for _, n in programme], "smallint"),
+        pending_accounts=pending_accounts,
+        transfers=_TRANSFERS.format(keys=bind_array(params, "keys", sorted(keys), "text")),
+        count=_count(params, len(requests)),
+    )
     for opened in (False, True):
         cursor.execute(sql, params)
         states, existing, resolved, new_ids = [], {}, {}, []
@@ -381,39 +385,49 @@ def _columns(fields, alias: str | None) -> str:
     return ", ".join(f"{alias}.{name}::{pg_type}" for name, pg_type in fields)
 
 
+def _count(params: dict, count: int) -> str:
+    """The number of ids to draw: in the SQL's text when small, like `bind_array`'s few values."""
+    if count <= SMALL_ARRAY:
+        return str(int(count))
+    params["count"] = count
+    return "%(count)s::int"
+
+
+# The SQL below is formatted with the arrays `bind_array` binds (the `{...}` fields), then run with those.
 # The resolution of a pending transfer, if any: a pending transfer is resolved at most once (a unique index).
 _TRANSFERS = f"""
     SELECT {_columns(_TRANSFER_FIELDS, "t")},
            (SELECT r.phase::text FROM ledger_transfer AS r WHERE r.pending_id = t.id)
-    FROM ledger_transfer AS t WHERE t.key = ANY(%(keys)s::text[])
+    FROM ledger_transfer AS t WHERE t.key = ANY({{keys}})
 """
 _PENDING_ACCOUNTS = """
     OR id = ANY((
         SELECT array_agg(x) FROM ledger_transfer AS p, unnest(ARRAY[p.debit_account_id, p.credit_account_id]) AS x
-        WHERE p.key = ANY(%(pending_keys)s::text[])
+        WHERE p.key = ANY({pending_keys})
     )::bigint[])
 """
 # One statement, three kinds of row (a: a locked account, t: a transfer that exists, i: the new ids), so a
-# batch costs one round trip before its insert. The accounts are locked in id order (no deadlocks).
-_LOCK_AND_READ_TEMPLATE = f"""
+# batch costs one round trip before its insert. The accounts are locked in id order (no deadlocks); the
+# programme's accounts are found through their unique (kind, shard) index, not among all of them.
+_LOCK_AND_READ = f"""
     WITH locked AS MATERIALIZED (
         SELECT {", ".join(name for name, _ in _ACCOUNT_FIELDS)} FROM ledger_account
-        WHERE partner_id = ANY(%(partners)s::bigint[])
-           OR (partner_id IS NULL
-               AND (kind, shard) IN (SELECT * FROM unnest(%(kinds)s::text[], %(shards)s::smallint[])))
+        WHERE partner_id = ANY({{partners}})
+           OR id = ANY((
+               SELECT array_agg(a.id) FROM ledger_account AS a, unnest({{kinds}}, {{shards}}) AS wanted(kind, shard)
+               WHERE a.kind <> '{AccountKind.PARTNER.value}' AND a.kind = wanted.kind AND a.shard = wanted.shard
+           )::bigint[])
            {{pending_accounts}}
         ORDER BY id FOR NO KEY UPDATE
     )
     SELECT 'a', {_columns(_ACCOUNT_FIELDS, "locked")}, {_columns(_TRANSFER_FIELDS, None)}, NULL::text, NULL::bigint[]
     FROM locked
     UNION ALL
-    SELECT 't', {_columns(_ACCOUNT_FIELDS, None)}, transfers.*, NULL::bigint[] FROM ({_TRANSFERS}) AS transfers
+    SELECT 't', {_columns(_ACCOUNT_FIELDS, None)}, transfers.*, NULL::bigint[] FROM ({{transfers}}) AS transfers
     UNION ALL
     SELECT 'i', {_columns(_ACCOUNT_FIELDS, None)}, {_columns(_TRANSFER_FIELDS, None)}, NULL::text,
-           ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) FROM generate_series(1, %(count)s::int))
+           ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) FROM generate_series(1, {{count}}))
 """
-_LOCK_AND_READ = _LOCK_AND_READ_TEMPLATE.format(pending_accounts="")
-_LOCK_AND_READ_WITH_PENDINGS = _LOCK_AND_READ_TEMPLATE.format(pending_accounts=_PENDING_ACCOUNTS)
 
 
 def _locked_for_pendings(requests, existing, accounts: _Accounts) -> bool:
@@ -462,7 +476,8 @@ def _open_accounts(cursor, partner_ids: list[int], programme: list[tuple[str, in
 
 def _fetch_transfers(cursor, keys: list[str]) -> tuple[dict[str, _Row], dict[int, str]]:
     """The transfers with these keys as they are now, and the phase of the resolution of those resolved."""
-    cursor.execute(_TRANSFERS, {"keys": keys})
+    params: dict = {}
+    cursor.execute(_TRANSFERS.format(keys=bind_array(params, "keys", keys, "text")), params)
     existing, resolved = {}, {}
     for *values, resolution in cursor.fetchall():
         row = _Row(*values)
@@ -559,16 +574,13 @@ _TRANSFER_INSERT_COLUMNS = [
 # The transfers and the totals they move in one statement; the totals move only if every transfer was
 # inserted. A key (or a pending transfer's resolution) inserted by another transaction since we read is
 # skipped, not an error, so fewer rows come back and the batch is retried from its savepoint.
-_INSERT_TRANSFERS = insert_rows_sql(
-    "ledger_transfer", _TRANSFER_INSERT_COLUMNS, on_conflict="DO NOTHING", returning="id"
-)
-_INSERT_AND_MOVE = f"""
-    WITH inserted AS ({_INSERT_TRANSFERS}),
+_INSERT_AND_MOVE = """
+    WITH inserted AS ({insert}),
     moved AS (
         UPDATE ledger_account AS a
         SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe
-        FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[]) AS v(id, dp, cp, dpe, cpe)
-        WHERE a.id = v.id AND (SELECT count(*) FROM inserted) = %b::bigint
+        FROM unnest({ids}, {dp}, {cp}, {dpe}, {cpe}) AS v(id, dp, cp, dpe, cpe)
+        WHERE a.id = v.id AND (SELECT count(*) FROM inserted) = %(inserting)s::bigint
         RETURNING a.id
     )
     SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM moved)
@@ -576,20 +588,32 @@ _INSERT_AND_MOVE = f"""
 
 
 def _insert_and_move(cursor, rows, by_key, now, changed: list[_AccountState]) -> None:
-    transfers = column_arrays([_insert_values(row, request, by_key, now) for row, request in rows])
-    totals = [
-        [a.id for a in changed],
-        [a.debits_posted for a in changed],
-        [a.credits_posted for a in changed],
-        [a.debits_pending for a in changed],
-        [a.credits_pending for a in changed],
-    ]
-    cursor.execute(_INSERT_AND_MOVE, [*transfers, *totals, len(rows)])
+    params: dict = {"inserting": len(rows)}
+    values = [_insert_values(row, request, by_key, now) for row, request in rows]
+    sql = _INSERT_AND_MOVE.format(
+        insert=insert_rows_sql(
+            params, "ledger_transfer", _TRANSFER_INSERT_COLUMNS, values, on_conflict="DO NOTHING", returning="id"
+        ),
+        **{
+            name: bind_array(params, name, [getattr(a, field) for a in changed], "bigint")
+            for name, field in _MOVED.items()
+        },
+    )
+    cursor.execute(sql, params)
     inserted, moved = cursor.fetchone()
     if inserted != len(rows):
         raise _KeyRace()
     if moved != len(changed):
         raise AssertionError(f"ledger: moved the totals of {moved} accounts, not {len(changed)}")
+
+
+_MOVED = {
+    "ids": "id",
+    "dp": "debits_posted",
+    "cp": "credits_posted",
+    "dpe": "debits_pending",
+    "cpe": "credits_pending",
+}
 
 
 def _insert_values(row: _Row, request: TransferRequest, by_key, now):
