@@ -498,8 +498,7 @@ def reject(redemption: Redemption, *, acting_user: User, reason: str) -> Redempt
 def cancel(redemption: Redemption, *, member: Membership, reason: str = "") -> Redemption:
     """The company withdraws its redemption while it awaits approval: points and stock come back."""
     member = _current_member(member)
-    if member.user_id is None or not member.is_active:
-        raise NotAllowedToRedeem(_("You are not a member of this company."))
+    member.require_may_redeem()
     redemption = Redemption.objects.select_for_update(no_key=True).select_related("item").get(pk=redemption.pk)
     if redemption.partner_id != member.partner_id:
         raise NotAllowedToRedeem(_("You are not a member of this company."))

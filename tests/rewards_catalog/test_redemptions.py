@@ -307,3 +307,11 @@ def test_another_companys_member_cannot_cancel(owner):
     with pytest.raises(NotAllowedToRedeem):
         services.cancel(redemption, member=company(10))
     assert fresh(redemption).status == Status.AWAITING_APPROVAL
+
+
+@pytest.mark.parametrize("role", [Membership.Role.SALES, Membership.Role.VIEWER])
+def test_a_colleague_who_may_not_redeem_may_not_cancel_either(owner, role):
+    redemption = services.redeem(GoodsFactory(), member=owner, quantity=1, shipping_address="A 1")
+    with pytest.raises(NotAllowedToRedeem):
+        services.cancel(redemption, member=colleague(owner, role=role))
+    assert fresh(redemption).status == Status.AWAITING_APPROVAL
