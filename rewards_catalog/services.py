@@ -133,7 +133,9 @@ def _redeem(item, *, member, redeemer, quantity, shipping_address, cause, reques
     requests = [_hold(redemption, actor_id=redeemer.user_id)]
     if codes:
         requests.append(_capture(redemption, actor_id=redeemer.user_id))
-    _post(requests, redemption)
+    # No savepoint: a refusal rolls the whole redemption back anyway, and a key race cannot happen on the keys
+    # of a redemption nobody else can see yet (if it did, the redemption would fail whole, never in part).
+    _post(requests, redemption, savepoint=False)
 
     if codes:  # delivered at once: the history's first row says so (nobody has seen it yet)
         redemption.status = Status.FULFILLED
@@ -436,8 +438,8 @@ def _release(redemption: Redemption, *, actor_id: int | None, why: str) -> ledge
     )
 
 
-def _post(requests, redemption: Redemption) -> None:
-    for result in ledger.post_transfers(requests):
+def _post(requests, redemption: Redemption, *, savepoint: bool = True) -> None:
+    for result in ledger.post_transfers(requests, savepoint=savepoint):
         if isinstance(result.error, InsufficientPoints):
             raise NotEnoughPoints(available=max(0, result.error.data["available"]), needed=redemption.points)
         if result.error is not None:

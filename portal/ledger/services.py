@@ -153,8 +153,10 @@ def resolution(key: str, *, pending_key: str, code: Code, reason: str, void=Fals
 # --- Posting ------------------------------------------------------------------------
 
 
-class _KeyRace(Exception):
-    """Another transaction inserted a key we name (ours, or a pending transfer's) after we looked: retry the batch."""
+class KeyRace(Exception):
+    """Another transaction inserted a key the batch names (its own, or a pending transfer's) after the batch
+    looked: posting the batch again gives the right results. Retried by ``post_transfers`` itself, unless it
+    was told not to take a savepoint inside its caller's transaction."""
 
 
 def post_transfer(request: TransferRequest) -> Transfer:
@@ -165,15 +167,21 @@ def post_transfer(request: TransferRequest) -> Transfer:
     return Transfer.objects.get(pk=result.transfer_id)
 
 
-def post_transfers(requests: Sequence[TransferRequest]) -> list[TransferResult]:
-    """Post a batch of transfers in one transaction; one result per request, in order."""
+def post_transfers(requests: Sequence[TransferRequest], *, savepoint: bool = True) -> list[TransferResult]:
+    """Post a batch of transfers in one transaction; one result per request, in order.
+
+    Inside a caller's transaction the batch runs in a savepoint, so an error or a key race undoes the batch
+    alone (a race is retried). ``savepoint=False``, as for ``transaction.atomic``, saves the savepoint's two
+    statements when the caller's transaction is all or nothing anyway: any error then marks it for rollback,
+    and a key race raises KeyRace for the caller to try its whole transaction again.
+    """
     if not requests:
         return []
     for attempt in range(3):
         try:
-            return _attempt(list(requests))
-        except _KeyRace:
-            if attempt == 2:
+            return _attempt(list(requests), savepoint=savepoint)
+        except KeyRace:
+            if attempt == 2 or (connection.in_atomic_block and not savepoint):
                 raise
     raise AssertionError("unreachable")
 
@@ -181,18 +189,23 @@ def post_transfers(requests: Sequence[TransferRequest]) -> list[TransferResult]:
 _SAVEPOINT = "ledger_batch"
 
 
-def _attempt(requests: list[TransferRequest]) -> list[TransferResult]:
-    """One try: in a transaction of its own, or in a savepoint of the caller's transaction, so that a key race
-    or an error undoes exactly this batch.
+def _attempt(requests: list[TransferRequest], *, savepoint: bool) -> list[TransferResult]:
+    """One try: in a transaction of its own, or in the caller's transaction (in a savepoint of it, unless told
+    not to), so that a key race or an error undoes exactly what it must.
 
-    The savepoint is taken by hand on the batch's own cursor: ``transaction.atomic()`` costs twice the CPU,
-    and a redemption (one transfer inside the catalog's transaction) pays it while holding hot locks.
+    The savepoint is taken by hand on the batch's own cursor: ``transaction.atomic()`` costs twice the CPU.
     """
     # Bound on the server: a Django cursor would quote every element of the batch's arrays into the SQL.
     with connection.wrap_database_errors, batch_cursor() as cursor:
         if not connection.in_atomic_block:
             with transaction.atomic():
                 return _post_batch(cursor, requests)
+        if not savepoint:
+            try:
+                return _post_batch(cursor, requests)
+            except BaseException:
+                transaction.set_rollback(True)  # whatever the batch wrote must not be committed
+                raise
         cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
             results = _post_batch(cursor, requests)
@@ -261,7 +274,7 @@ def _post_batch(cursor, requests: list[TransferRequest]) -> list[TransferResult]
         existing.update(found)
         resolved.update(found_resolved)
     if not _locked_for_pendings(requests, existing, accounts):
-        raise _KeyRace()
+        raise KeyRace()
     new_ids = iter(new_ids)
 
     results, rows = [], []
@@ -602,7 +615,7 @@ def _insert_and_move(cursor, rows, by_key, now, changed: list[_AccountState]) ->
     cursor.execute(sql, params)
     inserted, moved = cursor.fetchone()
     if inserted != len(rows):
-        raise _KeyRace()
+        raise KeyRace()
     if moved != len(changed):
         raise AssertionError(f"ledger: moved the totals of {moved} accounts, not {len(changed)}")
 

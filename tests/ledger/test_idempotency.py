@@ -136,14 +136,11 @@ def test_the_same_key_raced_with_different_content_is_posted_once_and_refused_to
     assert discrepancies() == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_batch_that_loses_a_key_race_inside_the_callers_transaction_is_retried_alone():
-    """The batch is undone to its savepoint and tried again; what the caller wrote before it stays.
-
-    The two versions of the key touch no account in common, so nothing but the unique key orders them: the
-    caller's batch reads before the other commits, waits on the key when inserting, finds it taken, and its
-    retry sees the first version and refuses this one.
-    """
+def _lose_a_key_race_inside_a_transaction(*, savepoint: bool):
+    """The caller writes, then posts key "k" while another transaction holds its own version of "k" uncommitted,
+    which commits once the caller waits for it. The two versions touch no account in common, so nothing but the
+    unique key orders them: the caller's batch reads before the other commits and finds the key taken when it
+    inserts. Returns the caller's result or error, and its two partners."""
     first_partner, second_partner = PartnerFactory(), PartnerFactory()
     order = services.earning(first_partner.id, key="k", amount=100, code=Code.ORDER, reason="Order")
     adjustment = services.earning(second_partner.id, key="k", amount=70, code=Code.ADJUSTMENT, reason="Goodwill")
@@ -173,14 +170,35 @@ def test_a_batch_that_loses_a_key_race_inside_the_callers_transaction_is_retried
     try:
         with transaction.atomic():
             Partner.objects.filter(pk=second_partner.pk).update(name="Written before the ledger")
-            (result,) = services.post_transfers([adjustment])
+            (outcome,) = services.post_transfers([adjustment], savepoint=savepoint)
+    except services.KeyRace as race_lost:
+        outcome = race_lost
     finally:
         release.set()
         first.join(timeout=30)
         releaser.join(timeout=30)
+    return outcome, first_partner, second_partner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_loses_a_key_race_inside_the_callers_transaction_is_retried_alone():
+    """The batch is undone to its savepoint and tried again; what the caller wrote before it stays."""
+    result, first_partner, second_partner = _lose_a_key_race_inside_a_transaction(savepoint=True)
 
     assert (result.status, result.error.code) == ("failed", "exists_with_different_fields")
     assert result.transfer_id == Transfer.objects.get(key="k").id
     assert Partner.objects.get(pk=second_partner.pk).name == "Written before the ledger"
+    assert (balance_of(first_partner).available, balance_of(second_partner).available) == (100, 0)
+    assert discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_savepoint_a_lost_key_race_rolls_the_callers_whole_transaction_back():
+    """For a caller whose transaction is all or nothing: the race is its to retry, and nothing half-done stays."""
+    outcome, first_partner, second_partner = _lose_a_key_race_inside_a_transaction(savepoint=False)
+
+    assert isinstance(outcome, services.KeyRace)
+    assert Partner.objects.get(pk=second_partner.pk).name != "Written before the ledger"
+    assert Transfer.objects.filter(key="k").count() == 1
     assert (balance_of(first_partner).available, balance_of(second_partner).available) == (100, 0)
     assert discrepancies() == []
