@@ -25,24 +25,19 @@ The data is the benchmark's own: partners whose ERP id starts with ``bench-redee
 import argparse
 import multiprocessing
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import _setup
+
 PREFIX = "bench-redeem-"
 COST_POINTS = 10
 ADDRESS = "Benchmark street 1, Tel Aviv"
 
 
 def django_setup():
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     # Notices go to Celery as in production; no worker runs here, so they are queued, never rendered.
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
-    import django
-
-    django.setup()
+    _setup.django_setup()
 
 
 # --- Data -----------------------------------------------------------------------------------------------

@@ -401,8 +401,18 @@ def _ledger_reason(redemption: Redemption) -> str:
     return f"Redemption #{redemption.pk}: {redemption.quantity} × {redemption.item.title}"
 
 
-def _meta(redemption: Redemption, actor_id: int | None) -> dict:
-    return {"actor_id": actor_id, "ref_type": "redemption", "ref_id": str(redemption.pk)}
+def _meta(redemption: Redemption, actor_id: int | None, outcome: str = "") -> dict:
+    about = {
+        "kind": "redemption",
+        "redemption": redemption.pk,
+        "quantity": redemption.quantity,
+        "item": redemption.item.title,
+        "item_he": redemption.item.title_he,
+    }
+    if outcome:
+        about["outcome"] = outcome
+    details = {"about": about}  # for the partner's pages to word in the reader's language (portal.web.breakdown)
+    return {"actor_id": actor_id, "ref_type": "redemption", "ref_id": str(redemption.pk), "details": details}
 
 
 def _hold(redemption: Redemption, *, actor_id: int | None) -> ledger.TransferRequest:
@@ -434,7 +444,7 @@ def _release(redemption: Redemption, *, actor_id: int | None, why: str) -> ledge
         code=Code.REDEMPTION,
         reason=f"{_ledger_reason(redemption)}: {why}, points given back",
         void=True,
-        **_meta(redemption, actor_id),
+        **_meta(redemption, actor_id, outcome=why),
     )
 
 

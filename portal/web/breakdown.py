@@ -14,8 +14,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.utils import formats
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 
 def breakdown_of(details: dict | None) -> str:
@@ -184,7 +184,7 @@ def _redemption(about: dict) -> str:
     text = _("Redemption #%(id)s: %(quantity)s × %(item)s") % {
         "id": about["redemption"],
         "quantity": _number(about["quantity"]),
-        "item": about["item"],
+        "item": about.get(f"item_{get_language()}") or about["item"],  # the item's title in the language, if it has one
     }
     if about.get("outcome") == "rejected":
         text += ": " + _("rejected, points given back")

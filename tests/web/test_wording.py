@@ -17,6 +17,8 @@ from portal.earning.models import CategoryMultiplier, EarningSettings
 from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code, Transfer
+from rewards_catalog import services as catalog
+from tests.rewards_catalog.factories import ItemFactory, company
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +107,15 @@ def test_an_entry_without_facts_shows_its_text_as_posted(client, partner, member
     )
     html = activity(client, member, "he")
     assert "Imported before 2026" in html and "40 legacy points" in html
+
+
+def test_a_redemption_and_its_cancellation_are_worded_in_hebrew_with_the_items_hebrew_title(client):
+    owner = company(points=1_000)
+    item = ItemFactory(title="Coffee machine", title_he="מכונת קפה", cost_points=300)
+    redemption = catalog.redeem(item, member=owner, quantity=2)
+    catalog.cancel(redemption, member=owner)
+    html = activity(client, owner.user, "he")
+    assert f"מימוש מס׳ {redemption.pk}: 2 × מכונת קפה" in html
+    assert f"מימוש מס׳ {redemption.pk}: 2 × מכונת קפה: בוטל, הנקודות הוחזרו" in html
+    english = activity(client, owner.user, "en")
+    assert f"Redemption #{redemption.pk}: 2 × Coffee machine: cancelled, points given back" in english
