@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 import pytest
-from celery.result import AsyncResult
+from celery.result import AsyncResult, allow_join_result
 from django.db import connection, transaction
 
 from portal.celery import app as celery_app
@@ -36,7 +36,11 @@ def worker_queue(redis_url, transactional_db, tmp_path, monkeypatch):
     with log.open("wb") as output:
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        yield queue
+        # Celery keeps "this process is inside a task" in one process-wide flag; eager tasks that other tests
+        # ran from several threads at once (the race tests) can leave it set, and then waiting for a result
+        # here would be refused. This test's process is no task: it may wait.
+        with allow_join_result():
+            yield queue
     finally:
         worker.terminate()
         try:
