@@ -229,13 +229,16 @@ class Redemption(models.Model):
         REJECTED = "rejected", _("Rejected")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # No index of their own: redemption_partner_idx and redemption_item_partner_idx begin with them.
     partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="redemptions"
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="redemptions", db_index=False
     )
     member = models.ForeignKey(
         "accounts.User", verbose_name=_("redeemed by"), on_delete=models.PROTECT, related_name="+"
     )
-    item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="redemptions")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="redemptions", db_index=False
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
     points = models.BigIntegerField(_("points"), help_text=_("What the redemption holds or spent: cost × quantity."))
     stock_taken = models.PositiveIntegerField(default=0, help_text="Units taken from the item's stock, to give back.")
@@ -300,7 +303,8 @@ class Redemption(models.Model):
 class RedemptionEvent(models.Model):
     """A row per change of a redemption's status: who, when, from and to, and a note the partner sees."""
 
-    redemption = models.ForeignKey(Redemption, on_delete=models.CASCADE, related_name="events")
+    # redemption_event_idx begins with it.
+    redemption = models.ForeignKey(Redemption, on_delete=models.CASCADE, related_name="events", db_index=False)
     from_status = models.CharField(max_length=20, choices=Redemption.Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Redemption.Status.choices)
     actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
