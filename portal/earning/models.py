@@ -32,7 +32,8 @@ class ErpRecord(models.Model):
 
 
 class Order(ErpRecord):
-    partner = models.ForeignKey("accounts.Partner", on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: order_partner_idx begins with it.
+    partner = models.ForeignKey("accounts.Partner", on_delete=models.PROTECT, related_name="orders", db_index=False)
     placed_at = models.DateTimeField(_("placed at"))
     currency = models.CharField(_("currency"), max_length=3)
     net_total = models.DecimalField(_("net total"), **MONEY)
@@ -59,7 +60,9 @@ class Order(ErpRecord):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )  # order_line_unique
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=64)
     category = models.CharField(max_length=64)
