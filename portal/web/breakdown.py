@@ -142,6 +142,8 @@ def _part(part: dict) -> str | None:
         "factor": part.get("factor", ""),
         "count": part.get("count", 0),
     }
+    if rule == "tier" and not facts["name"]:
+        return _("%(points)s tier ×%(factor)s") % facts
     words = _PART_WORDS.get(rule)
     return words() % facts if words else None
 

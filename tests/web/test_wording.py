@@ -11,12 +11,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.earning.models import CategoryMultiplier, EarningSettings
 from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code, Transfer
+from portal.web.breakdown import parts_text
 from rewards_catalog import services as catalog
 from tests.rewards_catalog.factories import ItemFactory, company
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
@@ -119,3 +120,17 @@ def test_a_redemption_and_its_cancellation_are_worded_in_hebrew_with_the_items_h
     assert f"מימוש מס׳ {redemption.pk}: 2 × מכונת קפה: בוטל, הנקודות הוחזרו" in html
     english = activity(client, owner.user, "en")
     assert f"Redemption #{redemption.pk}: 2 × Coffee machine: cancelled, points given back" in english
+
+
+def test_every_rule_a_part_can_name_is_worded_and_an_unknown_one_falls_back_to_the_english():
+    parts = [
+        {"rule": "base", "points": 1000},
+        {"rule": "tier", "points": 100, "name": "Gold", "factor": "1.1"},
+        {"rule": "tier", "points": 100, "factor": "1.1"},
+        {"rule": "campaign_bonus", "points": 50, "name": "Spring"},
+    ]
+    with translation.override("en"):
+        assert parts_text(parts) == "1,000 base + 100 Gold tier ×1.1 + 100 tier ×1.1 + 50 Spring bonus"
+        assert parts_text([{"rule": "something new", "points": 5}], "5 as posted") == "5 as posted"
+    with translation.override("he"):
+        assert parts_text(parts) == "1,000 בסיס + 100 דרגת Gold ×1.1 + 100 דרגה ×1.1 + 50 בונוס Spring"
