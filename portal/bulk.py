@@ -35,14 +35,8 @@ def insert_rows(
     """Insert `rows` (tuples in the order of `columns`, given as (name, PostgreSQL type))."""
     if not rows:
         return []
-    names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"%b::{pg_type}[]" for _, pg_type in columns)
-    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
-    if on_conflict:
-        sql += f" ON CONFLICT {on_conflict}"
-    if returning:
-        sql += f" RETURNING {returning}"
-    cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+    params: dict = {}
+    cursor.execute(insert_rows_sql(params, table, columns, rows, on_conflict=on_conflict, returning=returning), params)
     return cursor.fetchall() if returning else []
 
 
