@@ -9,6 +9,7 @@ the total exactly.
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
+from functools import cached_property
 
 ONE = Decimal("1")
 
@@ -99,11 +100,11 @@ class Points:
     def total(self) -> int:
         return sum(p.points for p in self.parts)
 
-    @property
+    @cached_property  # the record's row and its ledger entry both carry it
     def breakdown(self) -> str:
         return " + ".join(f"{p.points:,} {p.label}" for p in self.parts if p.points)
 
-    @property
+    @cached_property
     def parts_data(self) -> list[dict]:
         """The parts as stored beside the English breakdown, for pages to word them (portal.web.breakdown)."""
         return [p.as_data() for p in self.parts if p.points]
