@@ -104,7 +104,7 @@ def offers_for(
     """
     items = list(items)
     balance = balance or balance_of(partner)
-    facts = partner_facts(partner)
+    facts = partner_facts(partner, segments_needed=any(item.segments.all() for item in items))
     redeemed = _redeemed_by_item(partner, [item for item in items if item.limit_per_period], now=now)
     offers = []
     for item in items:
@@ -121,6 +121,30 @@ def offers_for(
             )
         )
     return offers
+
+
+@dataclass(frozen=True)
+class RewardSuggestions:
+    """The rewards the dashboard puts in front of a company: one it may redeem now, and the next to aim for."""
+
+    redeemable: Offer | None  # the costliest reward it may redeem with the points it has
+    next_goal: Offer | None  # the cheapest reward it may redeem once it has more points
+
+
+def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
+    """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
+    (an item limited to other tiers or segments, out of stock or not started yet is never suggested)."""
+    offers = [
+        offer
+        for offer in offers_for(partner, shown_items(now=now), now=now, balance=balance)
+        if offer.unavailable is None
+    ]
+    affordable = [offer for offer in offers if offer.points_short == 0]
+    short = [offer for offer in offers if offer.points_short > 0]
+    return RewardSuggestions(
+        redeemable=max(affordable, key=lambda offer: offer.item.cost_points, default=None),
+        next_goal=min(short, key=lambda offer: offer.item.cost_points, default=None),
+    )
 
 
 def _redeemed_by_item(partner: Partner, limited: list[Item], *, now: datetime) -> dict[int, int]:

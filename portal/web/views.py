@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from portal.web.entries import csv_header, csv_rows, entry_rows
 from portal.web.forms import ActivityFilterForm, cursor_of
 from portal.web.numbers import whole_number_format
 from portal.web.points_chart import last_months, points_chart
+from rewards_catalog.queries import reward_suggestions
 
 LATEST_ENTRIES = 6
 ORDER_ENTRIES = 200  # an order's own entries: its points, their release, its returns
@@ -75,6 +77,7 @@ def dashboard(request):
         "pay_early": _pay_early_todo(
             erp.invoices_to_pay_early(partner, today=timezone.localdate(now), limit=EARLY_PAYMENT_SUGGESTIONS)
         ),
+        "rewards": _rewards_todo(reward_suggestions(partner, balance=summary.balance, now=now), summary.balance),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -83,6 +86,47 @@ def dashboard(request):
 class Todo:
     headline: str
     detail: str
+    url: str = ""
+    progress_percent: int | None = None  # how far the company is towards a reward it aims for
+
+
+def _rewards_todo(suggestions, balance) -> list[Todo]:
+    """A reward the company may redeem now, and the next one it is saving for (with how far it is)."""
+    number = whole_number_format()
+    todos = []
+    if (offer := suggestions.redeemable) is not None:
+        todos.append(
+            Todo(
+                _("Redeem %(item)s now: %(points)s points")
+                % {"item": offer.item.display_title, "points": number(offer.item.cost_points)},
+                _("Your company has %(points)s points available.") % {"points": number(balance.available)},
+                url=reverse("rewards_catalog:item", args=[offer.item.pk]),
+            )
+        )
+    if (offer := suggestions.next_goal) is not None:
+        cost = offer.item.cost_points
+        if offer.within_reach:
+            detail = _("Your pending points will cover it once they become available.")
+        else:
+            detail = _("You have %(percent)s%% of the %(points)s points it costs.") % {
+                "percent": _percent_towards(balance.available, cost),
+                "points": number(cost),
+            }
+        todos.append(
+            Todo(
+                _("%(points)s more points for %(item)s")
+                % {"points": number(offer.points_short), "item": offer.item.display_title},
+                detail,
+                url=reverse("rewards_catalog:item", args=[offer.item.pk]),
+                progress_percent=_percent_towards(balance.available, cost),
+            )
+        )
+    return todos
+
+
+def _percent_towards(available: int, cost: int) -> int:
+    """Whole per cent of `cost` that `available` covers, rounded down (never 100 before it is reached)."""
+    return max(0, min(100, available * 100 // cost)) if cost > 0 else 100
 
 
 def _pay_early_todo(offers) -> list[Todo]:

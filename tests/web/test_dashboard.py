@@ -8,10 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Partner
 from portal.earning.models import EarningSettings
 from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
+from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, give_points
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +149,67 @@ def test_the_dashboard_is_honest_about_what_does_not_exist_yet(client, member):
     assert "quiz" not in page.lower() and "referral link" not in page.lower()
 
 
+# --- rewards to aim for ------------------------------------------------------------------------------------
+
+
+def what_to_do_next(page: str) -> str:
+    return page[page.index('id="next-title"') : page.index('id="tier-title"')]
+
+
+def test_the_dashboard_suggests_the_costliest_reward_within_the_balance_and_the_next_goal(client, partner, member):
+    give_points(partner, 500)
+    ItemFactory(title="Mug", cost_points=300)
+    redeemable = ItemFactory(title="Headset", cost_points=400)
+    goal = ItemFactory(title="Espresso machine", cost_points=800)
+    ItemFactory(title="Weekend away", cost_points=5_000)
+    client.force_login(member)
+    todo = what_to_do_next(dashboard(client))
+    assert "Redeem Headset now: 400 points" in todo
+    assert f'href="/rewards/items/{redeemable.pk}/"' in todo
+    assert "300 more points for Espresso machine" in todo
+    assert "You have 62% of the 800 points it costs." in todo
+    assert 'value="62"' in todo and f'href="/rewards/items/{goal.pk}/"' in todo
+    assert "Mug" not in todo and "Weekend away" not in todo
+
+
+def test_a_reward_the_company_may_not_redeem_is_never_suggested(client, partner, member):
+    give_points(partner, 1_000)
+    tomorrow = timezone.now() + timedelta(days=1)
+    ItemFactory(title="For distributors", cost_points=100, partner_kinds=[Partner.Kind.DISTRIBUTOR])
+    ItemFactory(title="For Gold", cost_points=200, tiers=["Gold"])
+    GoodsFactory(title="Sold out", cost_points=300, stock=0)
+    ItemFactory(title="Withdrawn", cost_points=400, is_active=False)
+    ItemFactory(title="Not started", cost_points=500, active_from=tomorrow)
+    ItemFactory(title="Too dear for now", cost_points=2_000, tiers=["Platinum"])
+    client.force_login(member)
+    todo = what_to_do_next(dashboard(client))
+    assert "Redeem" not in todo and "more points for" not in todo
+    assert "Browse rewards" in todo
+
+    ItemFactory(title="Cap", cost_points=150)
+    assert "Redeem Cap now: 150 points" in what_to_do_next(dashboard(client))
+
+
+def test_pending_points_that_will_cover_the_next_goal_say_so(client, partner, member):
+    give_points(partner, 100)
+    post(ledger.earning(partner.id, key="pending-order", amount=300, code=Code.ORDER, reason="Order", pending=True))
+    ItemFactory(title="Backpack", cost_points=350)
+    client.force_login(member)
+    todo = what_to_do_next(dashboard(client))
+    assert "250 more points for Backpack" in todo
+    assert "Your pending points will cover it once they become available." in todo
+
+
+def test_a_hebrew_reader_sees_the_rewards_hebrew_title(client, partner, member):
+    member.language = "he"
+    member.save(update_fields=["language"])
+    give_points(partner, 1_000)
+    ItemFactory(title="Headset", title_he="אוזניות", cost_points=400)
+    client.force_login(member)
+    todo = what_to_do_next(dashboard(client))
+    assert "אוזניות" in todo and "Headset" not in todo
+
+
 # --- cost -----------------------------------------------------------------------------------------
 
 
@@ -175,6 +238,8 @@ def test_the_dashboard_needs_as_many_queries_for_2000_entries_as_for_10(client, 
     today = timezone.localdate()
     send_invoice(partner, "INV-1", "1000.00", issued_on=today, due_on=today + timedelta(days=30))
     send_order(partner, "SO-1", ("A", "Misc", 1, "100"))
+    ItemFactory(title="Mug", cost_points=30)
+    ItemFactory(title="Headset", cost_points=100_000)
     client.force_login(member)
     earn(partner, 0, 10)
     with_10 = queries_for(client, reverse("web:dashboard"))

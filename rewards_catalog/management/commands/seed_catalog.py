@@ -35,6 +35,8 @@ ITEMS = [
      "A compact espresso machine, delivered and installed.", {"stock": 3}),
     ("experiences", K.EXPERIENCE, 3200, "Factory tour for two", "סיור במפעל לשניים",
      "A day with our engineers, lunch included.", {"stock": 12}),
+    ("experiences", K.EXPERIENCE, 90000, "Team weekend at the Dead Sea", "סוף שבוע צוותי בים המלח",
+     "Two nights for four at a Dead Sea resort, spa included.", {"stock": 4}),
     ("experiences", K.EXPERIENCE, 8000, "Partner summit: VIP seat", "כנס השותפים: מושב VIP",
      "Front-row seat and dinner with the product team.", {"tiers": ["Gold", "Platinum"]}),
     ("pioneers", K.EARLY_ACCESS, 1200, "Preview unit of the new range", "יחידת הדגמה של הסדרה החדשה",
