@@ -1,8 +1,10 @@
 """Reads of the catalog that the portal, the CMS and the services share."""
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -133,18 +135,100 @@ class RewardSuggestions:
 
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
-    (an item limited to other tiers or segments, out of stock or not started yet is never suggested)."""
-    offers = [
-        offer
-        for offer in offers_for(partner, shown_items(now=now), now=now, balance=balance)
-        if offer.unavailable is None
-    ]
-    affordable = [offer for offer in offers if offer.points_short == 0]
-    short = [offer for offer in offers if offer.points_short > 0]
-    return RewardSuggestions(
-        redeemable=max(affordable, key=lambda offer: offer.item.cost_points, default=None),
-        next_goal=min(short, key=lambda offer: offer.item.cost_points, default=None),
+    (an item limited to other tiers, kinds or segments, out of stock, at its limit or not started yet is never
+    suggested): the catalog's own rules, over one query, for the dashboard asks on every view."""
+    tags, candidates = _suggestion_candidates(partner, now=now)
+    facts = rules.PartnerFacts(
+        is_active=partner.status == Partner.Status.ACTIVE,
+        kind=partner.kind,
+        tier=partner_tier(partner),
+        segments=frozenset(tags),
     )
+    redeemable = next_goal = None
+    for item, terms, redeemed in candidates:  # cheapest first
+        facts_now = replace(facts, redeemed_in_period=redeemed)
+        if rules.why_unavailable(terms, facts_now, now=now) is not None:
+            continue
+        short = rules.points_short(cost_points=item.cost_points, quantity=1, available=balance.available)
+        offer = Offer(
+            item=item,
+            unavailable=None,
+            points_short=short,
+            within_reach=rules.within_reach(
+                cost_points=item.cost_points, available=balance.available, pending=balance.pending
+            ),
+        )
+        if short == 0:
+            redeemable = offer
+        else:
+            next_goal = offer
+            break
+    return RewardSuggestions(redeemable=redeemable, next_goal=next_goal)
+
+
+def _suggestion_candidates(partner: Partner, *, now: datetime):
+    """The partner's segments, and every item the catalog shows now, cheapest first, each with its terms and the
+    units the partner redeemed in the item's current limit period (the three periods' starts come from the rules)."""
+    starts = {period: rules.period_start(period, now) for period in rules.Period.values}
+    params = {"partner": partner.pk, "now": now, "counted": [str(s) for s in COUNTED_STATUSES], **starts}
+    with connection.cursor() as cursor:
+        cursor.execute(_suggestion_candidates_sql(), params)
+        rows = cursor.fetchall()
+    tags = rows[0][0] if rows else []
+    candidates = []
+    for _tags, pk, title, title_he, cost, stock, tiers, kinds, segments, limit, period, since, until, done in rows:
+        item = Item(pk=pk, title=title, title_he=title_he, cost_points=cost)
+        terms = rules.ItemTerms(
+            is_active=True,
+            stock=stock,
+            tiers=frozenset(tiers),
+            partner_kinds=frozenset(kinds),
+            segments=frozenset(segments),
+            limit_per_period=limit,
+            limit_period=period,
+            active_from=since,
+            active_until=until,
+        )
+        candidates.append((item, terms, done))
+    return tags, candidates
+
+
+@functools.cache
+def _suggestion_candidates_sql() -> str:
+    qn = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return qn(model._meta.get_field(name).column)
+
+    tagged = Partner.tags.through
+    segments = Item.segments.through
+    period_starts = " ".join(f"WHEN '{period}' THEN %({period})s::timestamptz" for period in rules.Period.values)
+    period_start = f"CASE i.{column(Item, 'limit_period')} {period_starts} END"
+    fields = ["id", "title", "title_he", "cost_points", "stock", "tiers", "partner_kinds"]
+    return f"""
+        SELECT ARRAY(SELECT t.{column(tagged, "tag")} FROM {qn(tagged._meta.db_table)} AS t
+                     WHERE t.{column(tagged, "content_type")} = (
+                         SELECT id FROM django_content_type WHERE app_label = '{Partner._meta.app_label}'
+                           AND model = '{Partner._meta.model_name}')
+                       AND t.{column(tagged, "object_id")} = %(partner)s),
+               {", ".join(f"i.{column(Item, name)}" for name in fields)},
+               ARRAY(SELECT s.{qn(segments._meta.get_field("tag").column)} FROM {qn(segments._meta.db_table)} AS s
+                     WHERE s.{qn(segments._meta.get_field("item").column)} = i.{column(Item, "id")}),
+               i.{column(Item, "limit_per_period")}, i.{column(Item, "limit_period")},
+               i.{column(Item, "active_from")}, i.{column(Item, "active_until")},
+               CASE WHEN i.{column(Item, "limit_per_period")} IS NULL THEN 0 ELSE (
+                   SELECT coalesce(sum(r.{column(Redemption, "quantity")}), 0)
+                   FROM {qn(Redemption._meta.db_table)} AS r
+                   WHERE r.{column(Redemption, "partner")} = %(partner)s
+                     AND r.{column(Redemption, "item")} = i.{column(Item, "id")}
+                     AND r.{column(Redemption, "status")} = ANY(%(counted)s)
+                     AND r.{column(Redemption, "created_at")} >= {period_start}
+               ) END
+        FROM {qn(Item._meta.db_table)} AS i
+        WHERE i.{column(Item, "is_active")}
+          AND (i.{column(Item, "active_until")} IS NULL OR i.{column(Item, "active_until")} > %(now)s)
+        ORDER BY i.{column(Item, "cost_points")}, i.{column(Item, "title")}, i.{column(Item, "id")}
+    """
 
 
 def _redeemed_by_item(partner: Partner, limited: list[Item], *, now: datetime) -> dict[int, int]:

@@ -7,13 +7,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from taggit.models import Tag
 
 from accounts.models import Partner
 from portal.earning.models import EarningSettings
 from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
-from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, give_points
+from rewards_catalog import services
+from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, company, give_points
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +190,28 @@ def test_a_reward_the_company_may_not_redeem_is_never_suggested(client, partner,
 
     ItemFactory(title="Cap", cost_points=150)
     assert "Redeem Cap now: 150 points" in what_to_do_next(dashboard(client))
+
+
+def test_a_reward_for_a_segment_is_suggested_to_the_partners_in_it(client, partner, member):
+    give_points(partner, 1_000)
+    preview = ItemFactory(title="Preview unit", cost_points=600)
+    preview.segments.set([Tag.objects.create(name="pioneers", slug="pioneers")])
+    ItemFactory(title="Cap", cost_points=150)
+    client.force_login(member)
+    assert "Redeem Cap now" in what_to_do_next(dashboard(client))
+
+    partner.tags.add("pioneers")
+    assert "Redeem Preview unit now: 600 points" in what_to_do_next(dashboard(client))
+
+
+def test_a_reward_at_its_limit_for_the_company_is_not_suggested_until_the_next_period(client):
+    membership = company(points=1_000)
+    mug = GoodsFactory(title="Mug", cost_points=100, stock=5, limit_per_period=1, limit_period="month")
+    client.force_login(membership.user)
+    assert "Redeem Mug now: 100 points" in what_to_do_next(dashboard(client))
+
+    services.redeem(mug, member=membership, shipping_address="Herzl 1, Haifa")
+    assert "Mug" not in what_to_do_next(dashboard(client))
 
 
 def test_pending_points_that_will_cover_the_next_goal_say_so(client, partner, member):
