@@ -138,12 +138,7 @@ def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> 
     (an item limited to other tiers, kinds or segments, out of stock, at its limit or not started yet is never
     suggested): the catalog's own rules, over one query, for the dashboard asks on every view."""
     tags, candidates = _suggestion_candidates(partner, now=now)
-    facts = rules.PartnerFacts(
-        is_active=partner.status == Partner.Status.ACTIVE,
-        kind=partner.kind,
-        tier=partner_tier(partner),
-        segments=frozenset(tags),
-    )
+    facts = replace(partner_facts(partner, segments_needed=False), segments=frozenset(tags))
     redeemable = next_goal = None
     for item, terms, redeemed in candidates:  # cheapest first
         facts_now = replace(facts, redeemed_in_period=redeemed)
@@ -177,19 +172,21 @@ def _suggestion_candidates(partner: Partner, *, now: datetime):
     tags = rows[0][0] if rows else []
     candidates = []
     for _tags, pk, title, title_he, cost, stock, tiers, kinds, segments, limit, period, since, until, done in rows:
-        item = Item(pk=pk, title=title, title_he=title_he, cost_points=cost)
-        terms = rules.ItemTerms(
-            is_active=True,
+        item = Item(
+            pk=pk,
+            title=title,
+            title_he=title_he,
+            cost_points=cost,
+            is_active=True,  # the query reads only the items the catalog shows
             stock=stock,
-            tiers=frozenset(tiers),
-            partner_kinds=frozenset(kinds),
-            segments=frozenset(segments),
+            tiers=tiers,
+            partner_kinds=kinds,
             limit_per_period=limit,
             limit_period=period,
             active_from=since,
             active_until=until,
         )
-        candidates.append((item, terms, done))
+        candidates.append((item, item_terms(item, segment_ids=segments), done))
     return tags, candidates
 
 

@@ -105,11 +105,12 @@ def _rewards_todo(suggestions, balance) -> list[Todo]:
         )
     if (offer := suggestions.next_goal) is not None:
         cost = offer.item.cost_points
+        percent = _percent_towards(balance.available, cost)
         if offer.within_reach:
             detail = _("Your pending points will cover it once they become available.")
         else:
             detail = _("You have %(percent)s%% of the %(points)s points it costs.") % {
-                "percent": _percent_towards(balance.available, cost),
+                "percent": percent,
                 "points": number(cost),
             }
         todos.append(
@@ -118,7 +119,7 @@ def _rewards_todo(suggestions, balance) -> list[Todo]:
                 % {"points": number(offer.points_short), "item": offer.item.display_title},
                 detail,
                 url=reverse("rewards_catalog:item", args=[offer.item.pk]),
-                progress_percent=_percent_towards(balance.available, cost),
+                progress_percent=percent,
             )
         )
     return todos
