@@ -6,6 +6,7 @@ tasks in-process, caches in local memory and writes e-mail to files under
 to a real service. ``.env.example`` lists every variable.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -108,7 +109,12 @@ else:
     from portal.embedded_db import database_settings
 
     DATABASES = {"default": database_settings(VAR_DIR / "pgdata")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Persistent connections belong to the production servers (gunicorn's and Celery's long-lived processes).
+# The development server starts a thread per request and each thread would keep its own connection
+# open for CONN_MAX_AGE: a burst of requests then exhausts PostgreSQL's connection slots. So
+# `manage.py runserver` (make demo) opens a connection per request and closes it at the end.
+_RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+DATABASES["default"]["CONN_MAX_AGE"] = 0 if _RUNSERVER else env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parameters bound on the server, and a statement run DB_PREPARE_THRESHOLD times on a connection is
 # prepared: the pages run the same few queries on every request, and planning the dashboard's query
