@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path, reverse
 from ninja import Field, NinjaAPI, Schema
@@ -123,6 +124,15 @@ def not_found(request, exc):
     return problem(404, str(exc) or "Not found.")
 
 
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem(
+        413,
+        f"The request body is over the limit of {limit:,} bytes; send the items in smaller batches.",
+    )
+
+
 @api.exception_handler(Exception)
 def unexpected(request, exc):
     """A bug, not bad input: logged like any server error, answered as a problem the ERP can read."""
@@ -176,7 +186,7 @@ class BatchResults(Schema):
     results: list[ItemResult] = Field(description="One per item, in the order sent")
 
 
-BATCH_RESPONSES = {200: BatchResults, 400: Problem, 401: Problem, 422: Problem}
+BATCH_RESPONSES = {200: BatchResults, 400: Problem, 401: Problem, 413: Problem, 422: Problem}
 
 
 def _record(request, kind: str, items: list[dict]) -> dict:
@@ -232,7 +242,7 @@ class Entry(Schema):
 
 class EntriesPage(Schema):
     limit: int = Field(100, ge=1, le=1_000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10_000_000)  # no partner has ten million entries; PostgreSQL's bigint ends too
 
 
 class EntriesPagination(LimitOffsetPagination):

@@ -10,7 +10,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from portal.inputs import calendar_day, calendar_moment, printable
+
 CENT = Decimal("0.01")
+# Beyond any sane value: no partner buys (or is billed) a hundred million in one line or one invoice.
+# Such a figure is an ERP's mistake and is refused, naming the field; plausible but unusually large
+# amounts are recorded and wait for a person's review (the earning services' programme limit).
+AMOUNT_MAX = Decimal("100000000.00")
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -18,10 +24,10 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
-def _printable(value: str) -> str:
-    """PostgreSQL cannot store NUL in text: refuse it here, naming the field, rather than fail in the database."""
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
+def _no_slash(value: str) -> str:
+    """An id becomes part of the portal's and the API's addresses, where a '/' would split it in two."""
+    if "/" in value:
+        raise ValueError("must not contain '/'")
     return value
 
 
@@ -29,11 +35,12 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Text = Annotated[str, AfterValidator(_printable)]
-ExternalId = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AfterValidator(_cents)]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2), AfterValidator(_cents)]
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+Text = Annotated[str, AfterValidator(printable)]
+ExternalId = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$"), AfterValidator(_no_slash)]
+Money = Annotated[Decimal, Field(ge=0, le=AMOUNT_MAX, decimal_places=2), AfterValidator(_cents)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, le=AMOUNT_MAX, decimal_places=2), AfterValidator(_cents)]
+Moment = Annotated[AwareDatetime, AfterValidator(calendar_moment), AfterValidator(_utc)]
+Day = Annotated[date, AfterValidator(calendar_day)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
 
 
@@ -65,8 +72,8 @@ class OrderIn(Item):
 
 
 class ReturnLineIn(Item):
-    line_no: int = Field(ge=1)
-    quantity: int = Field(ge=1)
+    line_no: int = Field(ge=1, le=100_000)
+    quantity: int = Field(ge=1, le=10_000_000)
 
 
 class ReturnIn(Item):
@@ -81,8 +88,8 @@ class InvoiceIn(Item):
     partner: ExternalId = Field(description="The partner's ERP id")
     amount: PositiveMoney
     currency: Currency
-    issued_on: date
-    due_on: date
+    issued_on: Day
+    due_on: Day
 
     @model_validator(mode="after")
     def _due_after_issue(self):
@@ -95,4 +102,4 @@ class PaymentIn(Item):
     external_id: ExternalId
     invoice: ExternalId = Field(description="The paid invoice's ERP id")
     amount: PositiveMoney
-    paid_on: date
+    paid_on: Day

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.inputs import CalendarDateField
 from portal.ledger.models import Code
 from portal.ledger.queries import EntryFilter, EntryKind
 
@@ -30,8 +31,8 @@ class DateInput(forms.DateInput):
 class ActivityFilterForm(forms.Form):
     source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", _("All sources")), *Code.choices])
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *EntryKind.choices])
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_from = CalendarDateField(label=_("From"), required=False, widget=DateInput())
+    date_to = CalendarDateField(label=_("To"), required=False, widget=DateInput())
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_before(self):

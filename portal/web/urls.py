@@ -8,7 +8,7 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("activity/export.csv", views.activity_export, name="activity_export"),
     path("orders/", views.orders, name="orders"),
-    path("orders/<str:external_id>/", views.order_detail, name="order_detail"),
+    path("orders/<path:external_id>/", views.order_detail, name="order_detail"),
     path("invoices/", views.invoices, name="invoices"),
     path("ping/", views.ping, name="ping"),
 ]

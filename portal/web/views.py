@@ -177,6 +177,8 @@ class _Echo:
 @require_GET
 def activity_export(request):
     form = ActivityFilterForm(request.GET)
+    if not form.is_valid():  # the activity page says which filter is wrong; never export what was not asked
+        return redirect(f"{reverse('web:activity')}?{request.GET.urlencode()}")
     account_id = _account_id(request.membership.partner)
     entries = every_entry_of(account_id, form.entry_filter(paged=False))
     writer = csv.writer(_Echo())
