@@ -29,6 +29,7 @@ NUL = "\x00"
 
 # The ERP API's prefix: a refusal there is a problem document the ERP can read, not an HTML page.
 API_PREFIX = "/api/"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def printable(value: str) -> str:
@@ -73,12 +74,11 @@ def nul_in(request: HttpRequest) -> str | None:
         return "the address"
     if _has_nul(request.GET):
         return "the query string"
-    if request.method == "POST" and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
-        if _has_nul(request.POST):
-            return "the form"
+    # The API reads its body as JSON (its schemas check each field); parsing it as a form here would
+    # leave the body unreadable for the API's own parser.
+    form_post = request.method == "POST" and request.content_type in FORM_TYPES
+    if form_post and not request.path.startswith(API_PREFIX) and _has_nul(request.POST):
+        return "the form"
     return None
 
 
