@@ -14,7 +14,13 @@ Who may do what, checked here so the CMS, an API or a task behave alike:
   adjustment, an account manager those of their portfolio that someone else
   requested.
 
-Locks: the adjustment row first, then the ledger's accounts (taken by the ledger).
+The same path reviews the points of what the ERP sent above the programme's limits (an
+``Adjustment`` with an ``order`` or a ``payment``, made by ``services``): the ERP asked, so no
+person is the requester, and anyone who may adjust the partner decides. Approving gives the
+points under the record's own key (``services.post_reviewed_points``); rejecting gives nothing.
+
+Locks: a reviewed order first (a return of it locks it too, then lowers what waits), then the
+adjustment row, then the ledger's accounts (taken by the ledger).
 """
 
 import logging
@@ -31,7 +37,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Partner, User
 from accounts.queries import partners_visible_to
-from portal.earning.models import Adjustment
+from portal.earning import services
+from portal.earning.models import Adjustment, Order
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
@@ -183,6 +190,8 @@ def check_request(*, points, reason) -> str:
 
 def _lock_for_decision(adjustment: Adjustment, acting_user: User) -> Adjustment:
     # Checked on the locked row: two approvals of the same adjustment run one after the other.
+    if adjustment.order_id:  # a return of the order locks it first too, then lowers what waits
+        Order.objects.select_for_update(no_key=True).filter(pk=adjustment.order_id).values_list("pk").get()
     adjustment = Adjustment.objects.select_for_update(no_key=True).select_related("partner").get(pk=adjustment.pk)
     if adjustment.requested_by_id == acting_user.pk:
         raise SecondPersonRequired(_("A second person must decide an adjustment you requested."))
@@ -192,6 +201,9 @@ def _lock_for_decision(adjustment: Adjustment, acting_user: User) -> Adjustment:
 
 
 def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:
+    if adjustment.is_review:
+        services.post_reviewed_points(adjustment, approved_by_id=approved_by.pk)
+        return
     build = ledger.earning if adjustment.points > 0 else ledger.spending
     details = {"about": {"kind": "adjustment", "note": adjustment.reason}}
     if approved_by:
@@ -219,10 +231,16 @@ def _decide(adjustment: Adjustment, status: str, acting_user: User, note: str) -
     adjustment.decided_at = timezone.now()
     adjustment.decision_note = (note or "").strip()
     adjustment.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    transaction.on_commit(lambda: _notify_requester(adjustment.pk))
+    if adjustment.requested_by_id:  # the ERP, which asked for a review, reads the outcome in the ledger
+        transaction.on_commit(lambda: _notify_requester(adjustment.pk))
 
 
 # --- Notices (after commit) ------------------------------------------------------------------------
+
+
+def notify_deciders(adjustment_ids: list[int]) -> None:
+    for adjustment_id in adjustment_ids:
+        _notify_deciders(adjustment_id)
 
 
 def _notify_deciders(adjustment_id: int) -> None:
@@ -230,11 +248,20 @@ def _notify_deciders(adjustment_id: int) -> None:
     link = _admin_link("adjustment:queue")
     for person in possible_deciders(adjustment):
         with translation.override(person.language):
-            subject = _("Adjustment of %(points)s points for %(partner)s awaits approval") % _names(adjustment)
-            body = _(
-                "%(requester)s asks to adjust the points of %(partner)s by %(points)s.\n"
-                "Reason: %(reason)s\n\nApprove or reject it here: %(link)s"
-            ) % {**_names(adjustment), "link": link}
+            if adjustment.is_review:
+                subject = _("%(points)s points for %(partner)s wait for approval: above the programme's limits") % (
+                    _names(adjustment)
+                )
+                body = _(
+                    "%(requester)s sent a record whose points wait for approval.\n"
+                    "%(reason)s\n\nApprove or reject it here: %(link)s"
+                ) % {**_names(adjustment), "link": link}
+            else:
+                subject = _("Adjustment of %(points)s points for %(partner)s awaits approval") % _names(adjustment)
+                body = _(
+                    "%(requester)s asks to adjust the points of %(partner)s by %(points)s.\n"
+                    "Reason: %(reason)s\n\nApprove or reject it here: %(link)s"
+                ) % {**_names(adjustment), "link": link}
         _send(subject, body, person)
 
 
@@ -255,7 +282,7 @@ def _names(adjustment: Adjustment) -> dict:
     return {
         "points": f"{adjustment.points:+,}",
         "partner": adjustment.partner,
-        "requester": adjustment.requested_by,
+        "requester": adjustment.requester,
         "reason": adjustment.reason,
     }
 

@@ -110,6 +110,13 @@ class AdjustmentFilterSet(QueueFilterSet):
         fields = ["status", "partner"]
 
 
+class RequesterColumn(Column):
+    """The person who asked, or what did: the ERP's key or CSV file, for points above the programme's limits."""
+
+    def __init__(self, **kwargs):
+        super().__init__("requester", label=_("requested by"), **kwargs)
+
+
 class DecisionColumn(Column):
     """Approve (a POST from the row itself) or reject (a page that asks why), for whoever may decide."""
 
@@ -137,7 +144,7 @@ class AdjustmentIndexView(generic.IndexView):
     queue_url_name = None
 
     def get_base_queryset(self):
-        return super().get_base_queryset().select_related("partner", "requested_by", "decided_by")
+        return super().get_base_queryset().select_related("partner", "requested_by", "decided_by", "order", "payment")
 
     @cached_property
     def header_buttons(self):
@@ -177,6 +184,15 @@ class AdjustmentInspectView(generic.InspectView):
 
     def get_points_display_value(self):
         return f"{self.object.points:+,}"
+
+    def get_requested_by_display_value(self):
+        return self.object.requester or "—"
+
+    def get_order_display_value(self):
+        return self.object.order or "—"
+
+    def get_payment_display_value(self):
+        return self.object.payment or "—"
 
     def get_decided_by_display_value(self):
         return self.object.decided_by or "—"
@@ -296,7 +312,7 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
     inspect_view_enabled = True
     copy_view_enabled = False
     add_to_reference_index = False  # an adjustment is a fact about its own partner, not content others use
-    list_display = ["__str__", "status", "requested_by", "requested_at", "decided_by"]
+    list_display = ["__str__", "status", RequesterColumn(), "requested_at", "decided_by"]
     filterset_class = AdjustmentFilterSet
     search_fields = ["reason", "partner__name", "partner__external_id"]
     search_backend_name = None
@@ -308,6 +324,8 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
         "points",
         "reason",
         "status",
+        "order",
+        "payment",
         "requested_by",
         "requested_at",
         "decided_by",
@@ -342,7 +360,7 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
                 index_url_name=self.get_url_name("queue"),
                 index_results_url_name=self.get_url_name("queue_results"),
                 adjustments_url_name=self.get_url_name("index"),
-                list_display=["__str__", "requested_by", "requested_at", "reason", DecisionColumn(self)],
+                list_display=["__str__", RequesterColumn(), "requested_at", "reason", DecisionColumn(self)],
                 filterset_class=QueueFilterSet,
                 default_ordering="requested_at",
                 **kwargs,

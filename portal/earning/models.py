@@ -159,6 +159,26 @@ class EarningSettings(BaseGenericSetting, ClusterableModel):
     early_payment_points_per_unit = models.DecimalField(
         _("early payment: points per currency unit"), max_digits=8, decimal_places=4, default=Decimal("0.5")
     )
+    review_order_above = models.DecimalField(
+        _("review orders above (net total)"),
+        **MONEY,
+        default=Decimal("1000000"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("An order worth more is recorded, but its points wait for an account manager's approval."),
+    )
+    review_invoice_above = models.DecimalField(
+        _("review invoices above (amount)"),
+        **MONEY,
+        default=Decimal("1000000"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("The early-payment points of a larger invoice wait for an account manager's approval."),
+    )
+    review_points_above = models.PositiveBigIntegerField(
+        _("review any record earning more than (points)"),
+        default=2_000_000,
+        validators=[MinValueValidator(1)],
+        help_text=_("An order or payment that would earn more points waits for an account manager's approval."),
+    )
 
     panels = [
         FieldPanel("currency"),
@@ -174,6 +194,10 @@ class EarningSettings(BaseGenericSetting, ClusterableModel):
         MultiFieldPanel(
             [FieldPanel("early_payment_min_days"), FieldPanel("early_payment_points_per_unit")],
             heading=_("Early payment"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("review_order_above"), FieldPanel("review_invoice_above"), FieldPanel("review_points_above")],
+            heading=_("Limits: above them, points wait for approval"),
         ),
     ]
 
@@ -310,6 +334,14 @@ class Adjustment(models.Model):
 
     Above the programme's threshold it waits for a second person's approval
     before it posts; its ledger transfer is keyed by the adjustment's id.
+
+    The same four-eyes path reviews what the ERP sent above the programme's
+    limits (an order, or an early payment of an invoice): the record is kept,
+    and its points wait here, requested by the ERP (``requested_by_label``, no
+    person), until someone who sees the partner approves them. Approved, they
+    post under the key the record would have used (``order:<id>``,
+    ``payment:<id>``), so returns and releases treat them as any other order's.
+    A return while they wait lowers ``points`` (what waits), never the balance.
     """
 
     class Status(models.TextChoices):
@@ -321,22 +353,57 @@ class Adjustment(models.Model):
     points = models.BigIntegerField(_("points"), help_text=_("Positive gives points, negative takes them."))
     reason = models.TextField(_("reason"))
     status = models.CharField(max_length=20, choices=Status.choices)
-    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by_label = models.CharField(
+        max_length=200, blank=True, help_text="What asked, when no person did: the ERP's API key or CSV file."
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="points_review", verbose_name=_("order")
+    )
+    payment = models.OneToOneField(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="points_review",
+        verbose_name=_("payment"),
+    )
 
     class Meta:
         ordering = ["-requested_at"]
         constraints = [
-            models.CheckConstraint(condition=~Q(points=0), name="adjustment_not_zero"),
+            # An order's review may fall to zero: its goods were returned while it waited.
+            models.CheckConstraint(condition=~Q(points=0) | Q(order__isnull=False), name="adjustment_not_zero"),
             models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
             models.CheckConstraint(
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
                 name="adjustment_second_person_decides",
             ),
+            models.CheckConstraint(
+                condition=Q(requested_by__isnull=False, order__isnull=True, payment__isnull=True)
+                | Q(requested_by__isnull=True, order__isnull=False, payment__isnull=True, points__gte=0)
+                | Q(requested_by__isnull=True, order__isnull=True, payment__isnull=False, points__gt=0),
+                name="adjustment_by_a_person_or_a_review_of_one_record",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.points:+,} for {self.partner}"
+        change = f"{self.points:+,} for {self.partner}"
+        if self.order_id:
+            return f"Order {self.order}: {change}"
+        if self.payment_id:
+            return f"Payment {self.payment}: {change}"
+        return change
+
+    @property
+    def is_review(self) -> bool:
+        """Points of an ERP record above the programme's limits, not a person's adjustment."""
+        return bool(self.order_id or self.payment_id)
+
+    @property
+    def requester(self) -> str:
+        return str(self.requested_by) if self.requested_by_id else self.requested_by_label

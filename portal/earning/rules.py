@@ -243,3 +243,29 @@ class ReturnedLine:
             return -((-self.points * units) // self.quantity)  # rounded up
 
         return share(self.returned_before + self.returned_now) - share(self.returned_before)
+
+
+@dataclass(frozen=True)
+class ReviewLimits:
+    """Above these an ERP record is kept but its points wait for a person: an ERP's mistake (a price typed
+    into the quantity, a total in cents) must never become the vendor's liability."""
+
+    order_above: Decimal
+    invoice_above: Decimal
+    points_above: int
+
+
+def review_reason(
+    what: str, amount: Decimal, points: int, *, amount_above: Decimal, points_above: int, currency: str
+) -> str:
+    """Why a record's points wait for approval, or "" when they need not. Nothing to give, nothing to review."""
+    if points <= 0:
+        return ""
+    if amount > amount_above:
+        return (
+            f"{what}: {amount:,.2f} {currency} is above the programme's review limit of {amount_above:,.2f} "
+            f"{currency}; its {points:,} points wait for approval"
+        )
+    if points > points_above:
+        return f"{what}: {points:,} points are above the programme's review limit of {points_above:,} points"
+    return ""

@@ -3,7 +3,11 @@
 Each ``record_*`` takes a batch of validated items (``schemas.py``) and answers
 one ``ItemResult`` per item, in order: ``created``, ``duplicate`` (the same id
 with the same content was recorded before: nothing changes) or ``rejected``
-(with the field and the reason; nothing of that item is written). A batch is
+(with the field and the reason; nothing of that item is written). An order or a
+payment above the programme's limits (``EarningSettings.review_*``) is
+recorded, but its points wait for a person (``held_for_review``): they are the
+points of an ``Adjustment`` that reviews the record, and reach the partner only
+when someone approves it (``post_reviewed_points``). A batch is
 one transaction with one statement per table, and its ledger entries are one
 ``post_transfers`` call, so the API, the CSV import, the demo seed and the
 benchmark all go through the same fast path.
@@ -23,7 +27,8 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 from taggit.models import TaggedItem
@@ -31,12 +36,14 @@ from taggit.models import TaggedItem
 from accounts.models import Partner
 from portal.bulk import batch_cursor, insert_rows
 from portal.earning import rules
-from portal.earning.models import Campaign, EarningSettings, Invoice, Order, OrderLine, Payment, Return
+from portal.earning.models import Adjustment, Campaign, EarningSettings, Invoice, Order, OrderLine, Payment, Return
 from portal.earning.schemas import InvoiceIn, OrderIn, PaymentIn, ReturnIn
 from portal.ledger import services as ledger
 from portal.ledger.models import Code, Phase, Transfer
 
 MAX_BATCH = 1_000
+MAX_MONEY = Decimal("999999999999.99")  # what a money column (14 digits, 2 decimals) holds
+MAX_POINTS = 2**63 - 1  # what a points column (bigint) holds
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class ItemResult:
     status: Literal["created", "duplicate", "rejected"]
     points: int | None = None
     errors: tuple[FieldError, ...] = ()
+    held_for_review: bool = False  # recorded, but its points wait for a person's approval
 
 
 def rejected(external_id: str, field: str, message: str) -> ItemResult:
@@ -104,6 +112,7 @@ class Programme:
     return_window: timedelta
     rates: rules.Rates
     campaigns: list[rules.CampaignRule]
+    review: rules.ReviewLimits
 
 
 def load_programme(placed_from: datetime | None = None, placed_until: datetime | None = None) -> Programme:
@@ -130,6 +139,11 @@ def load_programme(placed_from: datetime | None = None, placed_until: datetime |
             )
             for c in campaigns
         ],
+        review=rules.ReviewLimits(
+            order_above=settings.review_order_above,
+            invoice_above=settings.review_invoice_above,
+            points_above=settings.review_points_above,
+        ),
     )
 
 
@@ -179,12 +193,15 @@ def record_orders(items: Sequence[OrderIn], *, source: str) -> list[ItemResult]:
     return _retrying(lambda: _record_orders(list(items), source))
 
 
-def _known(model, items) -> dict[str, tuple[str, int]]:
-    """(fingerprint, points) of the items already recorded, by ERP id."""
+def _known(model, items, *, reviewed=False) -> dict[str, tuple[str, int, bool]]:
+    """(fingerprint, points, whether they wait for review) of the items already recorded, by ERP id."""
     ids = [item.external_id for item in items]
+    rows = model.objects.filter(external_id__in=ids)
+    if not reviewed:
+        return {e: (f, p, False) for e, f, p in rows.values_list("external_id", "fingerprint", "points")}
     return {
-        e: (f, p)
-        for e, f, p in model.objects.filter(external_id__in=ids).values_list("external_id", "fingerprint", "points")
+        e: (f, p, review == Adjustment.Status.AWAITING_APPROVAL)
+        for e, f, p, review in rows.values_list("external_id", "fingerprint", "points", "points_review__status")
     }
 
 
@@ -193,9 +210,9 @@ def _seen_before(item, print_, known: dict, batch: dict) -> ItemResult | None:
     first = known.get(item.external_id) or batch.get(item.external_id)
     if first is None:
         return None
-    first_print, points = first
+    first_print, points, held = first
     if first_print == print_:
-        return ItemResult(item.external_id, "duplicate", points=points)
+        return ItemResult(item.external_id, "duplicate", points=points, held_for_review=held)
     return rejected(item.external_id, "external_id", "conflicts with the first item sent with this id")
 
 
@@ -233,14 +250,14 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
     if not items:
         return []
     partners = _lock_partners(item.partner for item in items)
-    known = _known(Order, items)
+    known = _known(Order, items, reviewed=True)
     placed = [item.placed_at for item in items]
     programme = load_programme(min(placed), max(placed))
     tags = _partner_tags([p.id for p in partners.values()])
     tiers = tier_multipliers([p.id for p in partners.values()])
     punched = _punches_so_far([p.id for p in partners.values()])
 
-    results, orders, lines, transfers, batch = [], [], [], [], {}
+    results, orders, lines, transfers, reviews, batch = [], [], [], [], [], {}
     now = timezone.now()
     for item in items:
         print_ = fingerprint(item)
@@ -261,6 +278,9 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
             continue
         order_lines = [rules.Line(line.sku, line.category, line.quantity, line.net_amount) for line in item.lines]
         net_total = sum((line.net_amount for line in item.lines), Decimal(0))
+        if net_total > MAX_MONEY:
+            results.append(rejected(item.external_id, "lines", f"the lines add up to {net_total:,}: beyond any order"))
+            continue
         if partner.status == Partner.Status.ACTIVE:
             tier_name, tier_multiplier = tiers.get(partner.id, ("", rules.ONE))
             points = rules.order_points(
@@ -274,6 +294,11 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
                 tier_name=tier_name,
             )
             breakdown, parts = points.breakdown, points.parts_data
+            if points.total > MAX_POINTS:
+                results.append(
+                    rejected(item.external_id, "lines", f"the lines earn {points.total:,} points: beyond any order")
+                )
+                continue
         else:
             points = rules.Points(line_points=tuple(0 for _ in order_lines))
             breakdown = f"no points: the partner's membership is {partner.get_status_display().lower()}"
@@ -285,8 +310,17 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
 
         bulk = next((p.points for p in points.parts if p.rule == "bulk_bonus"), 0)
         release_at = item.placed_at + programme.return_window
+        review = rules.review_reason(
+            f"Order {item.external_id}",
+            net_total,
+            points.total,
+            amount_above=programme.review.order_above,
+            points_above=programme.review.points_above,
+            currency=programme.currency,
+        )
+        given = 0 if review else points.total  # the order's points column: what the partner was given
         orders.append(
-            (item.external_id, print_, now, partner.id, item.placed_at, item.currency, net_total, points.total,
+            (item.external_id, print_, now, partner.id, item.placed_at, item.currency, net_total, given,
              breakdown[:500], json.dumps(parts), bulk, points.total - sum(points.line_points) - bulk, release_at,
              punch_number)
         )  # fmt: skip
@@ -294,34 +328,48 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
             (item.external_id, line.line_no, line.sku, line.category, line.quantity, line.net_amount, line_points)
             for line, line_points in zip(item.lines, points.line_points, strict=True)
         )
-        if points.total:
+        if review:
+            reviews.append((item.external_id, partner.id, points.total, review))
+        elif points.total:
             transfers.append(
-                ledger.earning(
+                order_earning(
                     partner.id,
-                    key=f"order:{item.external_id}",
-                    amount=points.total,
-                    code=Code.ORDER,
-                    reason=f"Order {item.external_id}",
-                    pending=True,
-                    details={
-                        "breakdown": breakdown,
-                        "parts": parts,
-                        "about": {"kind": "order", "order": item.external_id},
-                    },
-                    actor_label=source,
-                    ref_type="order",
-                    ref_id=item.external_id,
-                    effective_at=item.placed_at,
+                    item.external_id,
+                    points.total,
+                    breakdown=breakdown,
+                    parts=parts,
+                    source=source,
+                    placed_at=item.placed_at,
                 )
             )
-        batch[item.external_id] = (print_, points.total)
-        results.append(ItemResult(item.external_id, "created", points=points.total))
+        batch[item.external_id] = (print_, given, bool(review))
+        results.append(ItemResult(item.external_id, "created", points=given, held_for_review=bool(review)))
 
     with batch_cursor() as cursor:
         order_ids = _insert_records(cursor, "earning_order", _ORDER_COLUMNS, orders)
         insert_rows(cursor, "earning_orderline", _LINE_COLUMNS, [(order_ids[o], *rest) for o, *rest in lines])
     _post(transfers)
+    _hold_for_review(
+        [Adjustment(order_id=order_ids[o], partner_id=p, points=n, reason=why) for o, p, n, why in reviews], source
+    )
     return results
+
+
+def order_earning(partner_id: int, order: str, amount: int, *, breakdown, parts, source, placed_at, **details):
+    """An order's points, pending until its return window ends; keyed by the order, so they are given once."""
+    return ledger.earning(
+        partner_id,
+        key=f"order:{order}",
+        amount=amount,
+        code=Code.ORDER,
+        reason=f"Order {order}",
+        pending=True,
+        details={"breakdown": breakdown, "parts": parts, "about": {"kind": "order", "order": order}, **details},
+        actor_label=source,
+        ref_type="order",
+        ref_id=order,
+        effective_at=placed_at,
+    )
 
 
 def _insert_records(cursor, table: str, columns, rows) -> dict[str, int]:
@@ -384,6 +432,68 @@ _LINE_COLUMNS = [
     ("net_amount", "numeric"),
     ("points", "bigint"),
 ]
+
+
+def _hold_for_review(reviews: list[Adjustment], source: str) -> None:
+    """Put the points of records above the programme's limits in the account managers' approval queue."""
+    if not reviews:
+        return
+    from portal.earning.adjustments import notify_deciders  # adjustments posts through this module
+
+    for review in reviews:
+        review.status = Adjustment.Status.AWAITING_APPROVAL
+        review.requested_by_label = source[:200]
+    created = Adjustment.objects.bulk_create(reviews)
+    transaction.on_commit(lambda: notify_deciders([review.pk for review in created]))
+
+
+def post_reviewed_points(review: Adjustment, *, approved_by_id: int) -> None:
+    """Give the points of an approved review: what still waits, under the key the record would have used, so
+    approving twice gives them once. The caller holds the record's lock (orders: before the review's)."""
+    details = {"review": review.pk, "approved_by": approved_by_id}
+    if review.order_id:
+        order = Order.objects.get(pk=review.order_id)
+        if review.points:
+            earned = sum(part.get("points", 0) for part in order.breakdown_parts)
+            breakdown, parts = order.breakdown, order.breakdown_parts
+            if review.points != earned:  # goods came back while the points waited
+                breakdown = f"{earned:,} earned - {earned - review.points:,} returned goods"
+                parts = [
+                    {"rule": "pending", "points": earned},
+                    {"rule": "returned_goods", "points": review.points - earned},
+                ]
+            _post(
+                [
+                    order_earning(
+                        order.partner_id,
+                        order.external_id,
+                        review.points,
+                        breakdown=breakdown,
+                        parts=parts,
+                        source=review.requested_by_label,
+                        placed_at=order.placed_at,
+                        **details,
+                    )
+                ]
+            )
+        Order.objects.filter(pk=order.pk).update(points=review.points)
+    else:
+        payment = Payment.objects.select_related("invoice").get(pk=review.payment_id)
+        _post(
+            [
+                early_payment_earning(
+                    payment.invoice,
+                    payment.external_id,
+                    review.points,
+                    paid_on=payment.paid_on,
+                    breakdown=payment.breakdown,
+                    parts=payment.breakdown_parts,
+                    source=review.requested_by_label,
+                    **details,
+                )
+            ]
+        )
+        Payment.objects.filter(pk=payment.pk).update(points=review.points)
 
 
 def _post(transfers: list[ledger.TransferRequest]) -> None:
@@ -472,6 +582,14 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
         order_lines[line.order_id][line.line_no] = line
     holds = open_order_holds(list(orders))
     rates = load_programme().rates
+    # Orders whose points were never given (waiting for review, or refused): a return takes nothing from the
+    # balance; while they wait it lowers what waits. Locked after the orders, as an approval locks them.
+    unreviewed = dict(
+        Adjustment.objects.filter(order__in=orders.values())
+        .exclude(status=Adjustment.Status.POSTED)
+        .values_list("order_id", "status")
+    )
+    waiting_less = defaultdict(int)
 
     results, transfers, batch = [], [], {}
     returns, return_lines = [], []
@@ -508,6 +626,10 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
             other_bonuses=order.other_bonus_points,
             rates=rates,
         )
+        if order.id in unreviewed:
+            if unreviewed[order.id] == Adjustment.Status.AWAITING_APPROVAL:
+                waiting_less[order.id] += points.total
+            points = rules.Points()
         taken = points.total
         transfers.extend(_take_back(order, item, points, holds, source))
         returns.append(
@@ -527,6 +649,10 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
             [(return_ids[r], line_id, qty) for r, line_id, qty in return_lines],
         )
     _post(transfers)
+    for order_id, less in waiting_less.items():
+        Adjustment.objects.filter(order_id=order_id, status=Adjustment.Status.AWAITING_APPROVAL).update(
+            points=Greatest(F("points") - less, 0)
+        )
     return results
 
 
@@ -635,7 +761,7 @@ def _record_invoices(items: list[InvoiceIn], source: str) -> list[ItemResult]:
         return []
     partners = dict(Partner.objects.filter(external_id__in={i.partner for i in items}).values_list("external_id", "id"))
     known = {
-        e: (f, 0)
+        e: (f, 0, False)
         for e, f in Invoice.objects.filter(external_id__in=[i.external_id for i in items]).values_list(
             "external_id", "fingerprint"
         )
@@ -659,7 +785,7 @@ def _record_invoices(items: list[InvoiceIn], source: str) -> list[ItemResult]:
                 (item.external_id, print_, now, partners[item.partner], item.amount, item.currency, item.issued_on,
                  item.due_on)
             )  # fmt: skip
-            batch[item.external_id] = (print_, 0)
+            batch[item.external_id] = (print_, 0, False)
             results.append(ItemResult(item.external_id, "created", points=0))
     with batch_cursor() as cursor:
         _insert_records(cursor, "earning_invoice", _INVOICE_COLUMNS, rows)
@@ -686,14 +812,14 @@ def _record_payments(items: list[PaymentIn], source: str) -> list[ItemResult]:
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
-    known = _known(Payment, items)
-    rates = load_programme().rates
+    known = _known(Payment, items, reviewed=True)
+    programme = load_programme()
     active = set(
         Partner.objects.filter(
             pk__in=[i.partner_id for i in invoices.values()], status=Partner.Status.ACTIVE
         ).values_list("pk", flat=True)
     )
-    results, rows, transfers, batch = [], [], [], {}
+    results, rows, transfers, reviews, batch = [], [], [], [], {}
     now = timezone.now()
     for item in items:
         print_ = fingerprint(item)
@@ -713,41 +839,69 @@ def _record_payments(items: list[PaymentIn], source: str) -> list[ItemResult]:
             continue
         paid[invoice.id] = paid.get(invoice.id, Decimal(0)) + item.amount
         points = (
-            rules.early_payment_points(item.amount, paid_on=item.paid_on, due_on=invoice.due_on, rates=rates)
+            rules.early_payment_points(item.amount, paid_on=item.paid_on, due_on=invoice.due_on, rates=programme.rates)
             if invoice.partner_id in active
             else rules.Points()
         )
+        review = rules.review_reason(
+            f"Payment {item.external_id} of invoice {invoice.external_id}",
+            invoice.amount,
+            points.total,
+            amount_above=programme.review.invoice_above,
+            points_above=programme.review.points_above,
+            currency=invoice.currency,
+        )
+        given = 0 if review else points.total  # the payment's points column: what the partner was given
         rows.append(
-            (item.external_id, print_, now, invoice.id, item.amount, item.paid_on, points.total, points.breakdown,
+            (item.external_id, print_, now, invoice.id, item.amount, item.paid_on, given, points.breakdown,
              json.dumps(points.parts_data))
         )  # fmt: skip
-        if points.total:
-            days_early = (invoice.due_on - item.paid_on).days
+        if review:
+            reviews.append((item.external_id, invoice.partner_id, points.total, review))
+        elif points.total:
             transfers.append(
-                ledger.earning(
-                    invoice.partner_id,
-                    key=f"payment:{item.external_id}",
-                    amount=points.total,
-                    code=Code.EARLY_PAYMENT,
-                    reason=f"Invoice {invoice.external_id} paid {days_early} days early",
-                    details={
-                        "breakdown": points.breakdown,
-                        "parts": points.parts_data,
-                        "payment": item.external_id,
-                        "about": {"kind": "early_payment", "invoice": invoice.external_id, "days": days_early},
-                    },
-                    actor_label=source,
-                    ref_type="invoice",
-                    ref_id=invoice.external_id,
-                    effective_at=datetime.combine(item.paid_on, datetime.min.time(), tzinfo=UTC),
+                early_payment_earning(
+                    invoice,
+                    item.external_id,
+                    points.total,
+                    paid_on=item.paid_on,
+                    breakdown=points.breakdown,
+                    parts=points.parts_data,
+                    source=source,
                 )
             )
-        batch[item.external_id] = (print_, points.total)
-        results.append(ItemResult(item.external_id, "created", points=points.total))
+        batch[item.external_id] = (print_, given, bool(review))
+        results.append(ItemResult(item.external_id, "created", points=given, held_for_review=bool(review)))
     with batch_cursor() as cursor:
-        _insert_records(cursor, "earning_payment", _PAYMENT_COLUMNS, rows)
+        payment_ids = _insert_records(cursor, "earning_payment", _PAYMENT_COLUMNS, rows)
     _post(transfers)
+    _hold_for_review(
+        [Adjustment(payment_id=payment_ids[e], partner_id=p, points=n, reason=why) for e, p, n, why in reviews], source
+    )
     return results
+
+
+def early_payment_earning(invoice: Invoice, payment: str, amount: int, *, paid_on, breakdown, parts, source, **details):
+    """A payment's early-payment points, keyed by the payment, so they are given once."""
+    days_early = (invoice.due_on - paid_on).days
+    return ledger.earning(
+        invoice.partner_id,
+        key=f"payment:{payment}",
+        amount=amount,
+        code=Code.EARLY_PAYMENT,
+        reason=f"Invoice {invoice.external_id} paid {days_early} days early",
+        details={
+            "breakdown": breakdown,
+            "parts": parts,
+            "payment": payment,
+            "about": {"kind": "early_payment", "invoice": invoice.external_id, "days": days_early},
+            **details,
+        },
+        actor_label=source,
+        ref_type="invoice",
+        ref_id=invoice.external_id,
+        effective_at=datetime.combine(paid_on, datetime.min.time(), tzinfo=UTC),
+    )
 
 
 RECORDERS = {
