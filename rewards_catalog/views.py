@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import member_required
 from portal.ledger.queries import balance_of
-from portal.web.views import member_required
 from rewards_catalog import queries, services
 from rewards_catalog.forms import RedeemForm
 from rewards_catalog.models import Redemption

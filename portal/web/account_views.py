@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from accounts import services
+from accounts.decorators import member_required
 from accounts.models import User
-from portal.web.views import member_required
 
 
 class AccountForm(forms.ModelForm):

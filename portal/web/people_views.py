@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import invitations, services
+from accounts.decorators import member_required
 from accounts.models import Invitation, Membership
 from accounts.queries import open_invitations_of, people_of
-from portal.web.views import member_required
 
 
 def owner_required(view):

@@ -4,9 +4,7 @@ membership, never from the URL, so no id in a URL can reach another company."""
 import csv
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +14,7 @@ from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from accounts.queries import membership_of
+from accounts.decorators import member_required
 from portal.earning import queries as erp
 from portal.earning.services import load_programme
 from portal.ledger.queries import (
@@ -38,21 +36,6 @@ ENTRIES_PER_PAGE = 50
 ORDERS_PER_PAGE = 25
 INVOICES_PER_PAGE = 25
 EARLY_PAYMENT_SUGGESTIONS = 3
-
-
-def member_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        membership = membership_of(request.user)
-        if membership is None:
-            if request.user.is_staff:
-                return redirect("wagtailadmin_home")
-            return render(request, "web/no_company.html", status=403)
-        request.membership = membership
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _account_id(partner) -> int | None:
