@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Membership, Partner, User
-from portal.demo import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
+from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
 from portal.demo.directory import ACCOUNT_MANAGERS_GROUP, partner_specs
 from portal.demo.history import Person, partner_history
 from portal.earning.models import Adjustment, Invoice, Order, Payment, Return

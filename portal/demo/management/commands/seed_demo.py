@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, MAX_PARTNERS_PER_KIND, RECORDS, seed_demo
+from portal.demo.seed import DEMO_PASSWORD, MAX_PARTNERS_PER_KIND, RECORDS, seed_demo
 
 
 class Command(BaseCommand):
