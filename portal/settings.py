@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.content_security.ContentSecurityPolicyMiddleware",  # the CSP header (settings: Security)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.inputs.RefuseNulMiddleware",  # a NUL in a URL or a form: 400 before any view
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,6 +259,39 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# The language cookie is set by the language switch; nothing in the browser needs to read it.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+
+# Content Security Policy (django-csp, portal.content_security), in DEBUG too, so the demo and the tests
+# see what production sends (django-csp leaves Django's debug pages for 404 and 500 without it). Scripts
+# come only from our own static files: no inline script, no event-handler attribute, no other origin.
+# Wagtail 8's admin (/cms/ only) still writes a few inline scripts of its own, so there script-src also
+# allows inline (portal.content_security says which and why).
+# Styles allow inline: Wagtail's admin sets style attributes throughout, and so do a few of our pages.
+# data: images are Wagtail's icons and previews and Swagger UI's; blob: is Wagtail's image upload preview.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],  # Wagtail's preview panel
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        # No page may be framed by another site, nor by our own (X_FRAME_OPTIONS = "DENY"), except a view
+        # that asks for SAMEORIGIN itself: Wagtail's preview (portal.content_security).
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Wagtail's admin would reach other origins: staff's Gravatar pictures (their e-mail's hash, to a third
+# party) and wagtail.org's release check. Neither is needed; the policy would block both anyway.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 LOGGING = {
     "version": 1,
