@@ -3,6 +3,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.utils import translation
 
+from accounts import sign_in_limits
 from accounts.models import User
 
 
@@ -19,6 +20,18 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         language = getattr(user, "language", None) or translation.get_language()
         with translation.override(language):
             super().send_mail(template_prefix, email, context)
+
+    def pre_authenticate(self, request, **credentials):
+        """Failed sign-ins count per account and client address (accounts.sign_in_limits), not per account
+        alone: a stranger's wrong passwords must not lock the partner's own people out."""
+        email = credentials.get("email") or credentials.get("username") or ""
+        self._login_failed_rl_usage = sign_in_limits.consume_attempt(request, email)
+        if not self._login_failed_rl_usage:
+            raise self.validation_error("too_many_login_attempts")
+
+    def _delete_login_attempts_cached_email(self, request, **credentials):
+        """allauth calls this when a password reset succeeds: the person proved the mailbox is theirs."""
+        sign_in_limits.lift_lock(credentials.get("email") or "")
 
     def add_message(self, request, *args, **kwargs):
         """allauth's notices in the signed-in person's language: a sign-in request began in the browser's,

@@ -196,7 +196,12 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ADAPTER = "accounts.adapters.PortalAccountAdapter"
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
+    # Failed sign-ins count per account *and* client address (accounts.sign_in_limits, the adapter): a
+    # stranger's wrong passwords lock the stranger out, not the partner's office. 5 in 5 minutes from one
+    # address is at most 60 an hour, so no single address reaches the account's own cap below; the cap
+    # bounds guessing from many addresses. `manage.py unlock_sign_in EMAIL` lifts both.
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": env("LOGIN_FAILED_ACCOUNT_RATE_LIMIT", default="100/h/key"),
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
@@ -256,13 +261,17 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 # The language cookie is set by the language switch; nothing in the browser needs to read it.
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True
+# Behind the TLS proxy every request comes from the proxy's address: allauth's rate limits (per client
+# address) read the client's from the X-Forwarded-For the proxy appends, counted from the right.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
 
 # Content Security Policy (django-csp, portal.content_security), in DEBUG too, so the demo and the tests
 # see what production sends (django-csp leaves Django's debug pages for 404 and 500 without it). Scripts

@@ -210,9 +210,53 @@ def test_repeated_failed_sign_ins_are_stopped_even_with_the_right_password_after
     assert stopped.status_code == 200
     assert "Too many failed login attempts" in stopped.text
     assert not is_signed_in(browser)
-    # the limit is on the account, not only on the address it came from
-    elsewhere = new_client()
-    assert "Too many failed login attempts" in sign_in(elsewhere, person.email).text
+    # another browser at the same address is stopped too: the limit is on the account and the address
+    # (it used to be on the account alone, which let anyone lock the account out: the tests below)
+    same_address = Client(REMOTE_ADDR=browser.defaults["REMOTE_ADDR"])
+    assert "Too many failed login attempts" in sign_in(same_address, person.email).text
+
+
+def test_a_strangers_flood_of_wrong_passwords_does_not_lock_the_partners_office_out(person):
+    stranger = new_client()
+    for _attempt in range(20):
+        response = sign_in(stranger, person.email, "guess")
+        assert response.status_code == 200 and not is_signed_in(stranger)
+    assert "Too many failed login attempts" in response.text  # the stranger is stopped...
+    office = new_client()
+    assert sign_in(office, person.email)["Location"] == "/"  # ...the partner's own people are not
+    assert is_signed_in(office)
+
+
+def test_guesses_from_many_addresses_meet_the_accounts_own_cap(person, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_account": "8/h/key"}
+    for _address in range(2):
+        guesser = new_client()
+        for _attempt in range(4):
+            assert "not correct" in sign_in(guesser, person.email, "guess").text
+    assert "Too many failed login attempts" in sign_in(new_client(), person.email).text
+
+
+def test_a_right_password_takes_its_attempt_back(person, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_account": "3/h/key"}
+    for _round in range(3):
+        browser = new_client()
+        assert sign_in(browser, person.email)["Location"] == "/"
+    assert "not correct" in sign_in(new_client(), person.email, "guess").text
+
+
+def test_an_administrator_lifts_a_lock_with_unlock_sign_in(person, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    browser = new_client()
+    for _attempt in range(5):
+        sign_in(browser, person.email, "wrong password")
+    assert "Too many failed login attempts" in sign_in(browser, person.email).text
+    out = StringIO()
+    call_command("unlock_sign_in", person.email.upper(), stdout=out)
+    assert "forgotten" in out.getvalue()
+    assert sign_in(browser, person.email)["Location"] == "/"
 
 
 def test_repeated_password_resets_are_stopped(person, mailoutbox):
