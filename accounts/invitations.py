@@ -101,18 +101,40 @@ def _check_role(role: str) -> None:
         raise ValidationError({"role": ValidationError(_("Choose one of the roles."), code="role")})
 
 
+def may_join(email: str, *, partner: Partner) -> bool:
+    try:
+        check_may_join(email, partner=partner)
+    except ValidationError:
+        return False
+    return True
+
+
+def _check_not_ours(email: str, *, partner: Partner) -> None:
+    """Refuse one of the company's own people (its owner sees them anyway); nothing else, see invite()."""
+    try:
+        check_may_join(email, partner=partner)
+    except ValidationError as refused:
+        if any(error.code == "ours" for errors in refused.error_dict.values() for error in errors):
+            raise
+
+
 @transaction.atomic
 def invite(partner: Partner, *, email: str, role: str, acting_user: User) -> Invitation:
     """Invite `email` into `partner` with `role`, and mail the link.
 
     An expired invitation of the same address is renewed (new link, role, expiry); a pending one must be
     resent or revoked instead, so one address never holds two different offers from the same company.
+
+    An address that cannot join (the vendor's staff, another company's person) is invited exactly like
+    any other, so the owner learns nothing about whose it is; its invitation is never mailed
+    (send_invitation_email) and could not be accepted (accept_invitation). Only the company's own people
+    are refused, by name: the owner already sees them.
     """
     partner = lock_partner(partner)
     check_manages_people(acting_user, partner)
     email = User.objects.normalize_email(email.strip()).lower()
     _check_role(role)
-    check_may_join(email, partner=partner)
+    _check_not_ours(email, partner=partner)
     now = timezone.now()
     invitation = (
         Invitation.objects.select_for_update()
@@ -295,7 +317,7 @@ def _mark_email_verified(user: User, email: str) -> None:
 
 
 def send_invitation_email(invitation_id: int) -> bool:
-    """Mail the latest link of an open invitation once; True when a mail left.
+    """Mail the latest link of an open invitation once, if its address can join; True when a mail left.
 
     The invitation is claimed (mailed_at) before sending, so a second run of the task sends nothing; a
     failed send releases the claim and raises, so the task's retry sends it.
@@ -310,6 +332,9 @@ def send_invitation_email(invitation_id: int) -> bool:
     claim = Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce, mailed_at=None)
     if not claim.update(mailed_at=timezone.now()):
         return False
+    if not may_join(invitation.email, partner=invitation.partner):
+        logger.info("Invitation %s not mailed: its address cannot join the company.", invitation.pk)
+        return False  # claimed all the same: the owner sees it as sent, like any other
     try:
         subject, body = render_invitation_email(invitation)
         send_mail(subject, body, None, [invitation.email])

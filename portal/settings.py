@@ -202,6 +202,9 @@ ACCOUNT_RATE_LIMITS = {
     # bounds guessing from many addresses. `manage.py unlock_sign_in EMAIL` lifts both.
     "login_failed": "10/m/ip,5/5m/key",
     "login_failed_account": env("LOGIN_FAILED_ACCOUNT_RATE_LIMIT", default="100/h/key"),
+    # Invitations an owner may send: per company (key) and per person (user). Each asks for a mail to an
+    # address the owner chose; the limit keeps the form from being a probe or a mail cannon.
+    "invite": env("INVITATION_RATE_LIMITS", default="20/h/key,10/h/user"),
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",

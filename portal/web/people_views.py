@@ -8,6 +8,7 @@ use case of accounts.services or accounts.invitations, which checks the actor ag
 from functools import wraps
 
 from allauth.account.utils import perform_login
+from allauth.core import ratelimit
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation
@@ -73,10 +74,20 @@ def _people_page(request, invite_form, status=200):
     return render(request, "web/people/index.html", context, status=status)
 
 
+def _may_send_an_invitation(request) -> bool:
+    """Count one invitation against the company's and the person's limits (ACCOUNT_RATE_LIMITS["invite"]),
+    kept in the cache by allauth's rate-limit helper: every address tried counts, refused or not."""
+    partner_key = f"partner:{request.membership.partner_id}"
+    return ratelimit.consume(request, action="invite", key=partner_key, user=request.user)
+
+
 @require_POST
 @owner_required
 def invite(request):
     form = InviteForm(request.POST)
+    if form.is_valid() and not _may_send_an_invitation(request):
+        form.add_error(None, _("You have sent many invitations in the last hour. Try again later."))
+        return _people_page(request, form, status=429)
     if form.is_valid():
         try:
             invitation = invitations.invite(
@@ -88,7 +99,11 @@ def invite(request):
         except ValidationError as error:
             _add_form_errors(form, error)
         else:
-            messages.success(request, _("We sent an invitation to %(email)s.") % {"email": invitation.email})
+            # The same words for every address: whether it can join is not the owner's to learn here.
+            messages.success(
+                request,
+                _("If %(email)s can join your company, the invitation is on its way.") % {"email": invitation.email},
+            )
             return redirect("web:people")
     return _people_page(request, form, status=400)
 

@@ -126,21 +126,31 @@ def test_a_failed_send_leaves_the_invitation_to_be_mailed_again(partner, owner, 
     assert len(mailoutbox) == 1
 
 
-@pytest.mark.parametrize(
-    ("whom", "code"),
-    [("staff", "staff"), ("member elsewhere", "member_elsewhere"), ("one of ours", "ours")],
-)
-def test_who_cannot_be_invited(partner, owner, whom, code):
-    email = f"{code}@example.com"
-    if whom == "staff":
-        StaffFactory(email=email)
-    elif whom == "member elsewhere":
-        MembershipFactory(user__email=email, role=Role.VIEWER)
-    else:
-        MembershipFactory(partner=partner, user__email=email, role=Role.VIEWER)
-    error = refused_with(code, invite, partner, owner, email.upper())
+def test_one_of_our_own_people_cannot_be_invited(partner, owner):
+    MembershipFactory(partner=partner, user__email="ours@example.com", role=Role.VIEWER)
+    error = refused_with("ours", invite, partner, owner, "OURS@example.com")
     assert error.message_dict["email"]
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("whom", ["staff", "member elsewhere"])
+def test_who_cannot_join_is_invited_like_anyone_but_never_mailed_and_cannot_accept(
+    partner, owner, whom, mailoutbox, django_capture_on_commit_callbacks
+):
+    # These used to be refused with their own reason ("staff", "member_elsewhere"): that told the owner
+    # whose the address is. Now the owner sees an invitation like any other; nothing leaves.
+    email = f"{whom.replace(' ', '.')}@example.com"
+    person = StaffFactory(email=email) if whom == "staff" else MembershipFactory(user__email=email).user
+    invitation = invite(partner, owner, email.upper(), callbacks=django_capture_on_commit_callbacks)
+    assert invitation.status == Invitation.Status.PENDING
+    assert mailoutbox == []
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        invitations.resend_invitation(invitation, acting_user=owner)
+    assert mailoutbox == []
+    code = "staff" if whom == "staff" else "member_elsewhere"
+    refused_with(code, invitations.accept_invitation, invitation, user=person)
+    assert not Membership.objects.filter(user=person, partner=partner).exists()
 
 
 def test_a_pending_invitation_is_not_made_twice(partner, owner):

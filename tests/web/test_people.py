@@ -88,22 +88,79 @@ def test_an_invitation_is_mailed_with_its_link(signed_in, owner, mailoutbox, dja
 @pytest.mark.parametrize(
     ("email", "says"),
     [
-        ("staff", "belongs to the vendor"),
-        ("elsewhere", "already belongs to another partner company"),
+        ("ours", "is already one of your company"),
         ("not an address", "Enter a valid email address"),
     ],
 )
-def test_a_refused_invitation_says_why(signed_in, mailoutbox, django_capture_on_commit_callbacks, email, says):
-    from tests.factories import StaffFactory
-
-    if email == "staff":
-        email = StaffFactory().email
-    elif email == "elsewhere":
-        email = MembershipFactory().user.email
+def test_a_refused_invitation_says_why(signed_in, partner, mailoutbox, django_capture_on_commit_callbacks, email, says):
+    # Staff and other companies' people were refused here too, each with its own reason: that told any
+    # owner whose an address is. They now get the same answer as everyone (the test below).
+    if email == "ours":
+        email = MembershipFactory(partner=partner).user.email
     response = invite_through_the_page(signed_in, django_capture_on_commit_callbacks, email=email)
     assert response.status_code == 400
     assert says in response.text
     assert not mailoutbox and not Invitation.objects.exists()
+
+
+def test_an_owner_cannot_tell_staff_or_another_companys_person_from_a_newcomer(
+    signed_in, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tests.factories import StaffFactory
+
+    addresses = {
+        "staff": StaffFactory().email,
+        "elsewhere": MembershipFactory().user.email,
+        "newcomer": "newcomer@example.com",
+    }
+    answers = {}
+    for whose, email in addresses.items():
+        response = invite_through_the_page(signed_in, django_capture_on_commit_callbacks, email=email)
+        page = signed_in.get(response["Location"])
+        said = re.search(r'<ul class="messages">(.*?)</ul>', page.text, re.S).group(1)
+        waiting = re.search(
+            rf"<strong>{re.escape(email)}</strong>\s*<span class=\"note\">(.*?)</span>", page.text, re.S
+        )
+        answers[whose] = (response.status_code, response["Location"], said.replace(email, "EMAIL"), waiting.group(1))
+    assert answers["staff"] == answers["elsewhere"] == answers["newcomer"]
+    assert "EMAIL can join your company, the invitation is on its way" in answers["newcomer"][2]
+    # ...and only the newcomer receives anything.
+    assert [message.to for message in mailoutbox] == [["newcomer@example.com"]]
+
+
+def test_a_company_may_send_only_so_many_invitations_an_hour(
+    signed_in, partner, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "invite": "3/h/key,10/h/user"}
+    for n in range(3):
+        assert (
+            invite_through_the_page(signed_in, django_capture_on_commit_callbacks, f"n{n}@example.com").status_code
+            == 302
+        )
+    stopped = invite_through_the_page(signed_in, django_capture_on_commit_callbacks, "n3@example.com")
+    assert stopped.status_code == 429
+    assert "You have sent many invitations in the last hour" in stopped.text
+    assert len(mailoutbox) == 3 and Invitation.objects.count() == 3
+    # a second owner of the same company shares the company's limit
+    from django.test import Client
+
+    second = Client()
+    second.force_login(MembershipFactory(partner=partner, role=Role.OWNER).user)
+    assert invite_through_the_page(second, django_capture_on_commit_callbacks, "n4@example.com").status_code == 429
+    # another company has its own
+    other = Client()
+    other.force_login(MembershipFactory(role=Role.OWNER).user)
+    assert invite_through_the_page(other, django_capture_on_commit_callbacks, "n5@example.com").status_code == 302
+
+
+def test_one_person_may_send_only_so_many_invitations_an_hour(signed_in, django_capture_on_commit_callbacks, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "invite": "20/h/key,2/h/user"}
+    for n in range(2):
+        assert (
+            invite_through_the_page(signed_in, django_capture_on_commit_callbacks, f"p{n}@example.com").status_code
+            == 302
+        )
+    assert invite_through_the_page(signed_in, django_capture_on_commit_callbacks, "p2@example.com").status_code == 429
 
 
 def test_resend_and_revoke_from_the_page(signed_in, partner, owner, mailoutbox, django_capture_on_commit_callbacks):
