@@ -1,15 +1,22 @@
 """Use cases that change partners and their people. Each one checks its actor and runs in one transaction.
 
 The CMS, the API and tasks call these the same way; each change leaves a row in Wagtail's audit log,
-which is what the CMS shows as a partner's or person's history.
+which is what the CMS shows as a partner's or person's history. The bulk loads at the end are the
+exception: they are for trusted commands (the demo programme), have no actor and log nothing.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
+from taggit.models import Tag, TaggedItem
 from wagtail.log_actions import log
 
 from accounts.models import Membership, Partner, User
@@ -333,3 +340,130 @@ def _end_sessions(user: User) -> None:
     # with the old one fails Django's check on its next request and is flushed, whatever the backend.
     User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
     user.refresh_from_db(fields=["session_version"])
+
+
+# --- A partner base loaded in bulk (the demo programme) ------------------------------------------
+# For trusted commands, not for requests: no actor to check, no audit-log rows, a few statements for
+# hundreds of rows. What exists is left as it is (people found by e-mail, partners by ERP id, members
+# by person), so loading the same base twice adds nothing.
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    email: str
+    first_name: str
+    last_name: str
+    language: str = "en"
+    is_staff: bool = False
+    is_superuser: bool = False
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    name: str
+    external_id: str
+    registration_number: str
+    kind: str
+    region: str
+    language: str
+    status: str
+    account_manager: User | None
+    joined_at: datetime  # when the partner joined: its created_at, which auto_now_add cannot be told
+    tags: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def load_people(*, people: Sequence[PersonRecord], password_hash: str) -> tuple[dict[str, User], int]:
+    """People who can sign in at once: the password of `password_hash` (one hash for all, since hashing is
+    slow on purpose) and a verified primary e-mail address. Returns everyone by e-mail, and how many were new.
+    """
+    users = {u.email: u for u in User.objects.filter(email__in=[p.email for p in people])}
+    created = User.objects.bulk_create(
+        User(
+            email=p.email,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            language=p.language,
+            is_staff=p.is_staff,
+            is_superuser=p.is_superuser,
+            password=password_hash,
+        )
+        for p in people
+        if p.email not in users
+    )
+    users |= {u.email: u for u in created}
+    verified = set(EmailAddress.objects.filter(user__in=users.values()).values_list("email", flat=True))
+    EmailAddress.objects.bulk_create(
+        EmailAddress(user=u, email=email, verified=True, primary=True)
+        for email, u in users.items()
+        if email not in verified
+    )
+    return users, len(created)
+
+
+@transaction.atomic
+def add_to_group(*, users: Iterable[User], group_name: str) -> None:
+    """Give `users` a CMS group's permissions (e.g. the account managers'); a group that does not exist
+    (its migration not run) gives nothing."""
+    group = Group.objects.filter(name=group_name).first()
+    if group is not None:
+        group.user_set.add(*users)
+
+
+@transaction.atomic
+def load_partners(*, partners: Sequence[PartnerRecord]) -> tuple[dict[str, Partner], list[Partner]]:
+    """The partner companies by ERP id; those missing are created with their segments and join date.
+
+    Returns every partner by ERP id, and the new ones.
+    """
+    by_id = {p.external_id: p for p in Partner.objects.filter(external_id__in=[r.external_id for r in partners])}
+    missing = [r for r in partners if r.external_id not in by_id]
+    created = Partner.objects.bulk_create(
+        Partner(
+            name=r.name,
+            external_id=r.external_id,
+            registration_number=r.registration_number,
+            kind=r.kind,
+            region=r.region,
+            language=r.language,
+            status=r.status,
+            account_manager=r.account_manager,
+        )
+        for r in missing
+    )
+    for record, partner in zip(missing, created, strict=True):
+        partner.created_at = record.joined_at
+        by_id[record.external_id] = partner
+    Partner.objects.bulk_update(created, ["created_at"])
+    _tag_partners(created, {r.external_id: r.tags for r in missing})
+    return by_id, created
+
+
+def _tag_partners(partners: list[Partner], tags: dict[str, tuple[str, ...]]) -> None:
+    names = sorted({name for names in tags.values() for name in names})
+    by_name = {name: Tag.objects.get_or_create(name=name)[0] for name in names}
+    content_type = ContentType.objects.get_for_model(Partner)
+    TaggedItem.objects.bulk_create(
+        TaggedItem(content_type=content_type, object_id=p.id, tag=by_name[name])
+        for p in partners
+        for name in tags[p.external_id]
+    )
+
+
+@transaction.atomic
+def load_memberships(*, memberships: Iterable[tuple[User, Partner, str]]) -> dict[int, Membership]:
+    """Each person's membership, by user id: a person who has none joins the given company in the given
+    role (user, partner, role); one who has one keeps it (a person belongs to one company)."""
+    memberships = list(memberships)
+    existing = {m.user_id: m for m in Membership.objects.filter(user__in=[user for user, _, _ in memberships])}
+    missing = [
+        Membership(user=user, partner=partner, role=role)
+        for user, partner, role in memberships
+        if user.id not in existing
+    ]
+    return existing | {m.user_id: m for m in Membership.objects.bulk_create(missing)}
+
+
+@transaction.atomic
+def suspend_partners(*, partner_ids: Iterable[int]) -> None:
+    Partner.objects.filter(pk__in=list(partner_ids)).update(status=Partner.Status.SUSPENDED)

@@ -17,16 +17,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
-from taggit.models import Tag, TaggedItem
 
-from accounts.models import Membership, Partner, User
+from accounts import services as accounts
+from accounts.models import Partner, User
 from portal.demo.directory import (
     ACCOUNT_MANAGERS,
     ACCOUNT_MANAGERS_GROUP,
@@ -120,7 +117,7 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
         replay = Replay(partners, replayed=replayed, administrator=administrator, horizon=_at(today, 0))
         summary.records = replay.run(histories)
         # Suspended partners earned like the others until they stopped; they are suspended now.
-        Partner.objects.filter(pk__in=suspend).update(status=Partner.Status.SUSPENDED)
+        accounts.suspend_partners(partner_ids=suspend)
         summary.transfers = Transfer.objects.count()
         summary.transfers_created = summary.transfers - transfers_before
     summary.logins = _logins(specs)
@@ -139,16 +136,22 @@ def _first_seeded_on(specs: list[PartnerSpec]) -> date | None:
 
 def _seed_staff(password: str, summary: SeedSummary) -> tuple[User, dict[str, User]]:
     """The programme administrator and the account managers; returns the administrator and the managers."""
-    rows = [
-        {"email": s.email, "first_name": s.first_name, "last_name": s.last_name, "is_superuser": s.is_superuser}
-        for s in (ADMINISTRATOR, *ACCOUNT_MANAGERS)
-    ]
-    users, created = _users([{**row, "is_staff": True} for row in rows], password)
+    users, created = accounts.load_people(
+        people=[
+            accounts.PersonRecord(
+                email=s.email,
+                first_name=s.first_name,
+                last_name=s.last_name,
+                is_staff=True,
+                is_superuser=s.is_superuser,
+            )
+            for s in (ADMINISTRATOR, *ACCOUNT_MANAGERS)
+        ],
+        password_hash=password,
+    )
     summary.staff, summary.staff_created = len(users), created
     managers = {m.email: users[m.email] for m in ACCOUNT_MANAGERS}
-    group = Group.objects.filter(name=ACCOUNT_MANAGERS_GROUP).first()
-    if group is not None:
-        group.user_set.add(*managers.values())  # the CMS permissions of an account manager
+    accounts.add_to_group(users=managers.values(), group_name=ACCOUNT_MANAGERS_GROUP)  # their CMS permissions
     return users[ADMINISTRATOR.email], managers
 
 
@@ -158,62 +161,44 @@ def _seed_partners(specs: list[PartnerSpec], managers, today: date, summary: See
     A partner to be suspended is created active, so its history earns as it did before it stopped;
     returns the partners and the ids of those to suspend once their history is in.
     """
-    partners = {p.external_id: p for p in Partner.objects.filter(external_id__in=[s.external_id for s in specs])}
-    missing = [s for s in specs if s.external_id not in partners]
-    created = Partner.objects.bulk_create(
-        Partner(
-            name=s.name,
-            external_id=s.external_id,
-            registration_number=s.registration_number,
-            kind=s.kind,
-            region=s.region,
-            language=s.language,
-            status=Partner.Status.ACTIVE if s.status == Partner.Status.SUSPENDED else s.status,
-            account_manager=managers[manager_for(s.region).email],
-        )
-        for s in missing
+    partners, created = accounts.load_partners(
+        partners=[
+            accounts.PartnerRecord(
+                name=s.name,
+                external_id=s.external_id,
+                registration_number=s.registration_number,
+                kind=s.kind,
+                region=s.region,
+                language=s.language,
+                status=Partner.Status.ACTIVE if s.status == Partner.Status.SUSPENDED else s.status,
+                account_manager=managers[manager_for(s.region).email],
+                joined_at=_at(today, timeline_of(s).joined_days_ago),
+                tags=s.tags,
+            )
+            for s in specs
+        ]
     )
-    for spec, partner in zip(missing, created, strict=True):
-        partner.created_at = _at(today, timeline_of(spec).joined_days_ago)  # auto_now_add cannot be told
-        partners[spec.external_id] = partner
-    Partner.objects.bulk_update(created, ["created_at"])
-    _tag(created, {s.external_id: s.tags for s in missing})
     summary.partners, summary.partners_created = len(partners), len(created)
     summary.new_partner_ids = {p.id for p in created}
-    suspend = [p.id for s, p in zip(missing, created, strict=True) if s.status == Partner.Status.SUSPENDED]
+    status = {s.external_id: s.status for s in specs}
+    suspend = [p.id for p in created if status[p.external_id] == Partner.Status.SUSPENDED]
     return partners, suspend
-
-
-def _tag(partners: list[Partner], tags: dict[str, tuple[str, ...]]) -> None:
-    names = sorted({name for names in tags.values() for name in names})
-    by_name = {name: Tag.objects.get_or_create(name=name)[0] for name in names}
-    content_type = ContentType.objects.get_for_model(Partner)
-    TaggedItem.objects.bulk_create(
-        TaggedItem(content_type=content_type, object_id=p.id, tag=by_name[name])
-        for p in partners
-        for name in tags[p.external_id]
-    )
 
 
 def _seed_people(specs, partners: dict[str, Partner], password, summary) -> dict[str, list[Person]]:
     """Each partner's people, signed-in ready, by the partner's ERP id."""
-    users, created = _users(
-        [
-            {"email": p.email, "first_name": p.first_name, "last_name": p.last_name, "language": s.language}
+    users, created = accounts.load_people(
+        people=[
+            accounts.PersonRecord(email=p.email, first_name=p.first_name, last_name=p.last_name, language=s.language)
             for s in specs
             for p in s.people
         ],
-        password,
+        password_hash=password,
     )
     summary.people, summary.people_created = len(users), created
-    memberships = {m.user_id: m for m in Membership.objects.filter(user__in=users.values())}
-    missing = [
-        Membership(user=users[p.email], partner=partners[s.external_id], role=p.role)
-        for s in specs
-        for p in s.people
-        if users[p.email].id not in memberships
-    ]
-    memberships |= {m.user_id: m for m in Membership.objects.bulk_create(missing)}
+    memberships = accounts.load_memberships(
+        memberships=[(users[p.email], partners[s.external_id], p.role) for s in specs for p in s.people]
+    )
     people = {s.external_id: [] for s in specs}
     for spec in specs:
         partner = partners[spec.external_id]
@@ -224,23 +209,6 @@ def _seed_people(specs, partners: dict[str, Partner], password, summary) -> dict
                 person = Person(user_id=user.id, name=user.get_full_name(), role=membership.role)
                 people[spec.external_id].append(person)
     return people
-
-
-def _users(rows: list[dict], password: str) -> tuple[dict[str, User], int]:
-    """People who can sign in at once: the demo password and a verified e-mail address.
-
-    Returns everyone by e-mail, and how many were new. Those that exist are left as they are.
-    """
-    users = {u.email: u for u in User.objects.filter(email__in=[r["email"] for r in rows])}
-    created = User.objects.bulk_create(User(**row, password=password) for row in rows if row["email"] not in users)
-    users |= {u.email: u for u in created}
-    verified = set(EmailAddress.objects.filter(user__in=users.values()).values_list("email", flat=True))
-    EmailAddress.objects.bulk_create(
-        EmailAddress(user=u, email=email, verified=True, primary=True)
-        for email, u in users.items()
-        if email not in verified
-    )
-    return users, len(created)
 
 
 def _logins(specs: list[PartnerSpec]) -> list[tuple[str, str]]:
