@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Membership, Partner, User
-from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
 from portal.demo.directory import ACCOUNT_MANAGERS_GROUP, partner_specs
 from portal.demo.history import Person, partner_history
+from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
 from portal.earning.models import Adjustment, Invoice, Order, Payment, Return
 from portal.ledger.models import Code, Phase, Transfer
 from portal.ledger.queries import balance_of, discrepancies, transfers_of
