@@ -179,6 +179,10 @@ class ItemResult(Schema):
     external_id: str
     status: Literal["created", "duplicate", "rejected"]
     points: int | None = Field(description="Points the item earned (or took back); none when rejected")
+    held_for_review: bool = Field(
+        False,
+        description="Recorded, but its points wait for an account manager's approval (above the programme's limits)",
+    )
     errors: list[ItemError]
 
 

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = services.MAX_BATCH
 MAX_ERRORS = 1_000
 PERMISSION = "earning.add_importjob"
-_COUNTERS = ["rows_done", "rows_created", "rows_duplicate", "rows_rejected"]
+_COUNTERS = ["rows_done", "rows_created", "rows_held", "rows_duplicate", "rows_rejected"]
 
 # Each kind's columns, as the CSV names them, and the schema field each one fills.
 COLUMNS = {
@@ -105,6 +105,7 @@ class Entry:
 @dataclass
 class Tally:
     created: int = 0
+    held: int = 0  # of the created, those whose points wait for a person's review
     duplicate: int = 0
     rejected: int = 0
     errors: list[dict] = field(default_factory=list)
@@ -177,7 +178,12 @@ def check_import(job: ImportJob) -> ImportJob:
 
 def _save_check(job: ImportJob, tally: Tally, **fields) -> bool:
     """Show the dry run's progress, or its outcome; False if the job is no longer being checked."""
-    fields.update(rows_created=tally.created, rows_duplicate=tally.duplicate, rows_rejected=tally.rejected)
+    fields.update(
+        rows_created=tally.created,
+        rows_held=tally.held,
+        rows_duplicate=tally.duplicate,
+        rows_rejected=tally.rejected,
+    )
     if "status" in fields:
         fields.update(errors=tally.errors, finished_at=timezone.now())
     return bool(ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKING).update(**fields))
@@ -193,7 +199,7 @@ def confirm_import(job: ImportJob, *, acting_user) -> ImportJob:
         if job.status == ImportJob.Status.FAILED:
             job.message = ""  # resumes after the last batch it committed
         elif can_import(job):
-            job.rows_done = job.rows_created = job.rows_duplicate = job.rows_rejected = 0
+            job.rows_done = job.rows_created = job.rows_held = job.rows_duplicate = job.rows_rejected = 0
             job.errors = []
         else:
             raise ImportNotAllowed(
@@ -263,6 +269,7 @@ def _import_batch(job_id: int, batch: list[Entry], *, start: int, end: int) -> b
         _record(job, batch, tally)
         job.rows_done = end
         job.rows_created += tally.created
+        job.rows_held += tally.held
         job.rows_duplicate += tally.duplicate
         job.rows_rejected += tally.rejected
         job.errors = tally.errors
@@ -305,6 +312,7 @@ def progress(job: ImportJob) -> dict:
         "rows_done": job.rows_done,
         "percent": percent_done(job),
         "rows_created": job.rows_created,
+        "rows_held": job.rows_held,
         "rows_duplicate": job.rows_duplicate,
         "rows_rejected": job.rows_rejected,
     }
@@ -327,6 +335,8 @@ def _record(job: ImportJob, batch: list[Entry], tally: Tally) -> None:
         result = _schema_check(job.kind, entry) if entry.errors else next(results)
         if result.status == "created":
             tally.created += len(entry.rows)
+            if result.held_for_review:
+                tally.held += len(entry.rows)
         elif result.status == "duplicate":
             tally.duplicate += len(entry.rows)
         else:

@@ -316,6 +316,8 @@ class ImportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     rows_created = models.PositiveIntegerField(default=0)
     rows_duplicate = models.PositiveIntegerField(default=0)
+    # Of the rows created, those whose points wait for a person (above the programme's limits).
+    rows_held = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}], the first thousand.")
     message = models.TextField(blank=True, help_text="What went wrong with the file as a whole.")

@@ -326,6 +326,7 @@ def test_progress_is_counted_batch_by_batch_and_ends_at_every_row(
         "rows_done": 10,
         "percent": 100,
         "rows_created": 10,
+        "rows_held": 0,
         "rows_duplicate": 0,
         "rows_rejected": 0,
     }

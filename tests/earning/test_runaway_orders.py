@@ -104,6 +104,7 @@ def test_an_order_above_the_limit_is_recorded_but_its_points_wait(api_client, ap
     assert response.status_code == 200
     (result,) = response.json()["results"]
     assert (result["status"], result["points"], result["errors"]) == ("created", 0, [])
+    assert result["held_for_review"] is True  # the ERP can tell a held order from one that earned nothing
     recorded = Order.objects.get(external_id="SO-BIG")
     assert (recorded.net_total, recorded.points, recorded.lines.get().points) == (Decimal("2000000.00"), 0, 2_000_000)
     nothing_given(partner)
@@ -421,6 +422,7 @@ def test_a_csv_import_of_an_order_above_the_limit_waits_as_from_the_api(
     job = confirm(client, job, django_capture_on_commit_callbacks)
 
     assert (job.rows_created, job.rows_rejected) == (2, 0)
+    assert job.rows_held == 1  # the import says which rows wait
     review = Adjustment.objects.get()
     assert (review.order.external_id, review.status, review.points) == ("SO-CSV", Status.AWAITING_APPROVAL, HELD_POINTS)
     assert review.requester.startswith("csv: erp.csv")
