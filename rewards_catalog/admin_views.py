@@ -6,8 +6,11 @@ are scoped the partners' way: Redemption has a ``PortfolioPermissionPolicy`` ove
 ``redemptions_visible_to`` and the viewset wraps every view (the listing, the queue, inspect and each
 decision) in the portfolio gate, so another portfolio's redemption id answers 404 on every URL.
 Redemptions are never edited or deleted here; every step is a call to ``rewards_catalog.services``.
-Gift-card codes are shown masked, except to administrators on a redemption's own page.
+Gift-card codes are shown masked, except to administrators on a redemption's own page. A pool serves every
+partner, but its page names the partner (and redemption) a code went to only within the viewer's portfolio.
 """
+
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib.admin.utils import quote
@@ -40,7 +43,7 @@ from accounts.queries import partners_visible_to
 from portal.ledger.queries import balance_of
 from rewards_catalog import queries, services
 from rewards_catalog.errors import CodeUploadRefused
-from rewards_catalog.models import Category, CodePool, Item, Redemption
+from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
 
 redemption_permission_policy = PortfolioPermissionPolicy(Redemption, visible_to=queries.redemptions_visible_to)
 
@@ -204,6 +207,15 @@ class CodePoolIndexView(generic.IndexView):
         return queries.pools_with_remaining()
 
 
+@dataclass(frozen=True)
+class LatestCode:
+    """A row of the pool's latest codes: `redemption` and its `url` only when the viewer may see it."""
+
+    code: GiftCode
+    redemption: Redemption | None
+    url: str | None
+
+
 class CodePoolInspectView(generic.InspectView):
     template_name = "rewards_catalog/admin/pool_inspect.html"
     upload_url_name = None
@@ -223,9 +235,23 @@ class CodePoolInspectView(generic.InspectView):
         pool = self.object
         context["low"] = pool.remaining < pool.low_stock_threshold
         context["uploads"] = pool.uploads.select_related("uploaded_by")[:20]
-        context["latest_codes"] = pool.codes.select_related("redemption__partner").order_by("-id")[:50]
+        context["latest_codes"] = self.latest_codes(pool)
         context["items"] = pool.items.all()
         return context
+
+    def latest_codes(self, pool: CodePool) -> list[LatestCode]:
+        """The pool's newest codes; to whom each went only where the viewer sees that partner (a code given
+        outside the portfolio is just "given": the pool serves every partner, its page names only the viewer's)."""
+        codes = list(pool.codes.order_by("-id")[:50])
+        given = {code.redemption_id for code in codes if code.redemption_id}
+        shown = queries.redemptions_visible_to(self.request.user).select_related("partner").in_bulk(given)
+        inspect_url_name = redemption_viewset.get_url_name("inspect")
+        rows = []
+        for code in codes:
+            redemption = shown.get(code.redemption_id)
+            url = reverse(inspect_url_name, args=[quote(redemption.pk)]) if redemption else None
+            rows.append(LatestCode(code=code, redemption=redemption, url=url))
+        return rows
 
 
 class CodeUploadForm(forms.Form):
@@ -302,7 +328,9 @@ class CodePoolViewSet(ModelViewSet):
     exposed_url_names = {"index", "index_results", "add", "edit", "inspect"}
 
     def get_common_view_kwargs(self, **kwargs):
-        return super().get_common_view_kwargs(**{"delete_url_name": None, **kwargs})
+        # Nor history or usage URLs: the edit page links to neither (naming them there failed the page).
+        unrouted = {"delete_url_name": None, "history_url_name": None, "usage_url_name": None}
+        return super().get_common_view_kwargs(**{**unrouted, **kwargs})
 
     def get_inspect_view_kwargs(self, **kwargs):
         return super().get_inspect_view_kwargs(upload_url_name=self.get_url_name("upload"), **kwargs)
