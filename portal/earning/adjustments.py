@@ -19,6 +19,9 @@ The same path reviews the points of what the ERP sent above the programme's limi
 person is the requester, and anyone who may adjust the partner decides. Approving gives the
 points under the record's own key (``services.post_reviewed_points``); rejecting gives nothing.
 
+Which steps there are, from which status, and who may take them is ``ADJUSTMENT_FLOW`` (``portal.workflow``):
+these use cases require it on the locked row, and the CMS asks it which buttons to show.
+
 Locks: a reviewed order first (a return of it locks it too, then lowers what waits), then the
 adjustment row, then the ledger's accounts (taken by the ledger).
 """
@@ -34,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Partner, User
 from accounts.queries import partners_visible_to
@@ -42,6 +46,7 @@ from portal.earning.models import Adjustment, Order
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
+from portal.workflow import Transition, Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +102,12 @@ def may_adjust(user: User, partner: Partner) -> bool:
     )
 
 
-def may_decide(user: User, adjustment: Adjustment) -> bool:
-    return adjustment.requested_by_id != user.pk and may_adjust(user, adjustment.partner)
+def check_decider(user: User, adjustment: Adjustment) -> None:
+    """A second person who may adjust the partner decides; the requester never does."""
+    if adjustment.requested_by_id == user.pk:
+        raise SecondPersonRequired(_("A second person must decide an adjustment you requested."))
+    if not may_adjust(user, adjustment.partner):
+        raise NotAllowedToAdjust(_("You may not decide adjustments for this partner."))
 
 
 def approval_threshold_points() -> int:
@@ -119,6 +128,34 @@ def possible_deciders(adjustment: Adjustment) -> QuerySet[User]:
         .exclude(pk=adjustment.requested_by_id)
         .order_by("pk")
     )
+
+
+# --- The workflow: a waiting adjustment is approved (posted) or rejected, once -------------------------
+
+ADJUSTMENT_FLOW = Workflow(
+    "adjustment",
+    refusal=AdjustmentAlreadyDecided,
+    transitions=[
+        Transition(
+            "approve",
+            gettext_lazy("Approve"),
+            sources=(Status.AWAITING_APPROVAL,),
+            targets=(Status.POSTED,),
+            who=check_decider,
+            refused=gettext_lazy("This adjustment was rejected; it cannot be approved."),
+            refused_code="rejected",
+        ),
+        Transition(
+            "reject",
+            gettext_lazy("Reject"),
+            sources=(Status.AWAITING_APPROVAL,),
+            targets=(Status.REJECTED,),
+            who=check_decider,
+            refused=gettext_lazy("This adjustment has been posted; it cannot be rejected."),
+            refused_code="posted",
+        ),
+    ],
+)
 
 
 # --- Use cases -------------------------------------------------------------------------------------
@@ -145,30 +182,28 @@ def request_adjustment(partner: Partner, *, points: int, reason: str, acting_use
     return adjustment
 
 
+@ADJUSTMENT_FLOW.step("approve")
 @transaction.atomic
 def approve_adjustment(adjustment: Adjustment, *, acting_user: User, note: str = "") -> Adjustment:
     """Post a waiting adjustment. Approving a posted one again changes nothing."""
-    adjustment = _lock_for_decision(adjustment, acting_user)
-    if adjustment.status == Status.POSTED:
+    adjustment = _lock_for_decision(adjustment)
+    if not ADJUSTMENT_FLOW.require(adjustment, "approve", acting_user):
         return adjustment
-    if adjustment.status == Status.REJECTED:
-        raise AdjustmentAlreadyDecided(_("This adjustment was rejected; it cannot be approved."), code="rejected")
     _post(adjustment, approved_by=acting_user)
     _decide(adjustment, Status.POSTED, acting_user, note)
     return adjustment
 
 
+@ADJUSTMENT_FLOW.step("reject")
 @transaction.atomic
 def reject_adjustment(adjustment: Adjustment, *, acting_user: User, note: str) -> Adjustment:
     """Refuse a waiting adjustment, saying why; nothing moves. Rejecting it again changes nothing."""
     note = (note or "").strip()
     if not note:
         raise InvalidAdjustment({"note": _("Say why the adjustment is rejected.")}, code="note_required")
-    adjustment = _lock_for_decision(adjustment, acting_user)
-    if adjustment.status == Status.REJECTED:
+    adjustment = _lock_for_decision(adjustment)
+    if not ADJUSTMENT_FLOW.require(adjustment, "reject", acting_user):
         return adjustment
-    if adjustment.status == Status.POSTED:
-        raise AdjustmentAlreadyDecided(_("This adjustment has been posted; it cannot be rejected."), code="posted")
     _decide(adjustment, Status.REJECTED, acting_user, note)
     return adjustment
 
@@ -188,16 +223,11 @@ def check_request(*, points, reason) -> str:
     return reason
 
 
-def _lock_for_decision(adjustment: Adjustment, acting_user: User) -> Adjustment:
-    # Checked on the locked row: two approvals of the same adjustment run one after the other.
+def _lock_for_decision(adjustment: Adjustment) -> Adjustment:
+    # The workflow is required on the locked row: two approvals of the same adjustment run one after the other.
     if adjustment.order_id:  # a return of the order locks it first too, then lowers what waits
         Order.objects.select_for_update(no_key=True).filter(pk=adjustment.order_id).values_list("pk").get()
-    adjustment = Adjustment.objects.select_for_update(no_key=True).select_related("partner").get(pk=adjustment.pk)
-    if adjustment.requested_by_id == acting_user.pk:
-        raise SecondPersonRequired(_("A second person must decide an adjustment you requested."))
-    if not may_adjust(acting_user, adjustment.partner):
-        raise NotAllowedToAdjust(_("You may not decide adjustments for this partner."))
-    return adjustment
+    return Adjustment.objects.select_for_update(no_key=True).select_related("partner").get(pk=adjustment.pk)
 
 
 def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:

@@ -5,18 +5,17 @@ Scoping reuses the partners' CMS: Adjustment has a ``PortfolioPermissionPolicy``
 another portfolio's adjustment answers 404 on every URL, and listings show only the portfolio.
 Adjustments are never edited or deleted here: the viewset has no edit, delete, copy, history or
 usage URL. Requesting, approving and rejecting are calls to ``portal.earning.adjustments``, which
-checks who may do what; these views only turn forms into those calls and errors into messages.
+checks who may do what; these views only turn forms into those calls and errors into messages. The
+buttons and step pages come from its table, ``ADJUSTMENT_FLOW``, through ``portal.workflow_admin``.
 """
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse, reverse_lazy
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from django.views.generic.edit import FormView
 from django_filters import ChoiceFilter, ModelChoiceFilter
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
@@ -24,8 +23,6 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
@@ -39,6 +36,7 @@ from accounts.queries import partners_visible_to
 from portal.earning import adjustments
 from portal.earning.models import Adjustment
 from portal.ledger.queries import balance_of
+from portal.workflow_admin import NextStepsColumn, NextStepsInspectMixin, StepView, WorkflowViewSetMixin
 
 adjustment_permission_policy = PortfolioPermissionPolicy(Adjustment, visible_to=adjustments.adjustments_visible_to)
 
@@ -117,27 +115,15 @@ class RequesterColumn(Column):
         super().__init__("requester", label=_("requested by"), **kwargs)
 
 
-class DecisionColumn(Column):
+class DecisionColumn(NextStepsColumn):
     """Approve (a POST from the row itself) or reject (a page that asks why), for whoever may decide."""
 
-    cell_template_name = "earning/adjustments/decision_cell.html"
-
     def __init__(self, viewset, **kwargs):
-        super().__init__("decision", label=_("Decision"), **kwargs)
-        self.viewset = viewset
+        super().__init__(viewset, name="decision", label=_("Decision"), **kwargs)
 
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        request = parent_context["request"]
-        context["csrf_token"] = get_token(request)
-        context["awaiting"] = instance.status == AWAITING
-        context["own"] = instance.requested_by_id == request.user.pk
-        context["may_decide"] = context["awaiting"] and adjustments.may_decide(request.user, instance)
-        context["approve_url"] = reverse(self.viewset.get_url_name("approve"), args=[quote(instance.pk)])
-        context["reject_url"] = reverse(self.viewset.get_url_name("reject"), args=[quote(instance.pk)])
-        queue = reverse(self.viewset.get_url_name("queue"))  # also when rendered by the results fragment
-        context["next_url"] = f"{queue}?{request.GET.urlencode()}" if request.GET else queue
-        return context
+    def get_waiting_note(self, instance, user):
+        own = instance.status == AWAITING and instance.requested_by_id == user.pk
+        return _("Waiting for a second person") if own else ""
 
 
 class AdjustmentIndexView(generic.IndexView):
@@ -175,10 +161,7 @@ class AdjustmentQueueView(AdjustmentIndexView):
 # --- Inspect and decide -----------------------------------------------------------------------------
 
 
-class AdjustmentInspectView(generic.InspectView):
-    approve_url_name = None
-    reject_url_name = None
-
+class AdjustmentInspectView(NextStepsInspectMixin, generic.InspectView):
     def get_object(self, queryset=None):
         return get_object_or_404(adjustments.adjustments_visible_to(self.request.user), pk=self.pk)
 
@@ -200,16 +183,6 @@ class AdjustmentInspectView(generic.InspectView):
     def get_decided_at_display_value(self):
         return self.object.decided_at or "—"
 
-    @cached_property
-    def header_buttons(self):
-        if self.object.status != AWAITING or not adjustments.may_decide(self.request.user, self.object):
-            return []
-        args = [quote(self.object.pk)]
-        return [
-            HeaderButton(_("Approve"), url=reverse(self.approve_url_name, args=args), icon_name="check"),
-            HeaderButton(_("Reject"), url=reverse(self.reject_url_name, args=args), icon_name="cross"),
-        ]
-
 
 class DecisionForm(forms.Form):
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -219,26 +192,18 @@ class RejectionForm(forms.Form):
     note = forms.CharField(label=_("Why is it rejected?"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class DecisionView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+class DecisionView(StepView):
     """GET shows the adjustment and asks for a note; POST decides through the service."""
 
     model = Adjustment
+    flow = adjustments.ADJUSTMENT_FLOW
+    context_object_name = "adjustment"
     permission_required = "add"  # those who may adjust may decide others' adjustments (checked in the service)
     template_name = "earning/adjustments/decide.html"
     header_icon = "tasks"
-    index_url_name = None
-    queue_url_name = None
-    inspect_url_name = None
-    decide = None  # the service function
 
-    def setup(self, request, *args, pk, **kwargs):
-        super().setup(request, *args, pk=pk, **kwargs)
-        self.object = get_object_or_404(
-            adjustments.adjustments_visible_to(request.user).select_related("partner", "requested_by"), pk=pk
-        )
-
-    def get_page_subtitle(self):
-        return str(self.object)
+    def get_queryset(self):
+        return adjustments.adjustments_visible_to(self.request.user).select_related("partner", "requested_by")
 
     def get_breadcrumbs_items(self):
         return [
@@ -250,61 +215,47 @@ class DecisionView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["adjustment"] = self.object
         context["points"] = f"{self.object.points:+,}"
-        context["next_url"] = self.request.POST.get("next") or self.request.GET.get("next", "")
         context["available"] = balance_of(self.object.partner).available
-        context["may_decide"] = self.object.status == AWAITING and adjustments.may_decide(
-            self.request.user, self.object
-        )
-        context["own"] = self.object.requested_by_id == self.request.user.pk
-        context["inspect_url"] = reverse(self.inspect_url_name, args=[quote(self.object.pk)])
         return context
 
-    def form_valid(self, form):
-        try:
-            self.decide(self.object, acting_user=self.request.user, note=form.cleaned_data["note"])
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not decide this adjustment."))
-            return self.form_invalid(form)
-        except ValidationError as error:
-            form.add_error(None, error)
-            return self.form_invalid(form)
-        self.object.refresh_from_db()
-        messages.success(self.request, self.get_success_message())
-        return redirect(self.get_success_url())
+    def get_why_not(self):
+        if self.object.requested_by_id == self.request.user.pk:
+            return _("You requested this adjustment, so a second person decides it.")
+        return ""
 
-    def get_success_url(self):
-        wanted = self.request.POST.get("next", "")
-        queue = reverse(self.queue_url_name)
-        return wanted if wanted.startswith(queue) else queue
+    def get_default_success_url(self):
+        return reverse(self.queue_url_name)
 
 
 class ApproveView(DecisionView):
+    step = "approve"
     page_title = _("Approve adjustment")
     form_class = DecisionForm
     submit_label = _("Approve and post")
-    decide = staticmethod(adjustments.approve_adjustment)
-
-    def get_success_message(self):
-        return _("Adjustment of %(adjustment)s approved and posted.") % {"adjustment": self.object}
+    success_message = _("Adjustment of %(adjustment)s approved and posted.")
+    icon = "check"
+    one_click = True
+    aria_label = _("Approve %(adjustment)s")
 
 
 class RejectView(DecisionView):
+    step = "reject"
     page_title = _("Reject adjustment")
     form_class = RejectionForm
     submit_label = _("Reject")
-    decide = staticmethod(adjustments.reject_adjustment)
-
-    def get_success_message(self):
-        return _("Adjustment of %(adjustment)s rejected.") % {"adjustment": self.object}
+    success_message = _("Adjustment of %(adjustment)s rejected.")
+    icon = "cross"
+    aria_label = _("Reject %(adjustment)s")
 
 
 # --- The viewset ------------------------------------------------------------------------------------
 
 
-class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
+class AdjustmentViewSet(PortfolioScopedViewSetMixin, WorkflowViewSetMixin, ModelViewSet):
     model = Adjustment
+    flow = adjustments.ADJUSTMENT_FLOW
+    step_views = (ApproveView, RejectView)
     icon = "tasks"
     menu_label = _("Adjustments")
     add_to_admin_menu = False  # listed in the "Programme" menu, with the queue
@@ -348,11 +299,6 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
     def get_index_view_kwargs(self, **kwargs):
         return super().get_index_view_kwargs(queue_url_name=self.get_url_name("queue"), **kwargs)
 
-    def get_inspect_view_kwargs(self, **kwargs):
-        return super().get_inspect_view_kwargs(
-            approve_url_name=self.get_url_name("approve"), reject_url_name=self.get_url_name("reject"), **kwargs
-        )
-
     def queue_view(self, **kwargs):
         return self.construct_view(
             AdjustmentQueueView,
@@ -367,21 +313,12 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
             ),
         )
 
-    def decision_view(self, view_class):
-        return self.construct_view(
-            view_class,
-            index_url_name=self.get_url_name("index"),
-            queue_url_name=self.get_url_name("queue"),
-            inspect_url_name=self.get_url_name("inspect"),
-        )
-
     def get_urlpatterns(self):
         return [
             *(pattern for pattern in super().get_urlpatterns() if pattern.name in self.exposed_url_names),
             path("queue/", self.queue_view(), name="queue"),
             path("queue/results/", self.queue_view(results_only=True), name="queue_results"),
-            path("approve/<int:pk>/", self.decision_view(ApproveView), name="approve"),
-            path("reject/<int:pk>/", self.decision_view(RejectView), name="reject"),
+            *self.get_step_urlpatterns(),
         ]
 
 
