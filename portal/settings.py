@@ -33,6 +33,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "portal.notices",  # the outbox every e-mail about a change leaves through; imports no other app
     "accounts",
     "portal.ledger",
     "portal.earning",
@@ -153,9 +154,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},  # a run late by hours is dropped: the next night's checks the same
     },
-    # Redemption notices go out when a redemption commits; this sweep sends any whose prompt run was lost.
-    "send-pending-redemption-notices": {
-        "task": "rewards_catalog.tasks.send_pending_redemption_notices",
+    # Notices (e-mails about changes) go out when their change commits; this sweep sends any whose run was
+    # lost, and retries those that failed.
+    "deliver-notices": {
+        "task": "portal.notices.tasks.deliver_notices",
         "schedule": 60.0,
         "options": {"expires": 60},
     },

@@ -7,3 +7,9 @@ class Config(AppConfig):
     label = "rewards_catalog"
     verbose_name = _("Gift catalog")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portal.notices import services as notices
+        from rewards_catalog import notifications
+
+        notices.register(notifications.NOTICE_KIND, notifications.deliver_notice)

@@ -310,14 +310,14 @@ class RedemptionEvent(models.Model):
     actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     note = models.TextField(blank=True)
     at = models.DateTimeField(db_default=Now())
+    # Its e-mails leave through the outbox (portal.notices); this says when they did, or that the change
+    # was announced otherwise (the demo's past), so that delivering its notice sends nothing.
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When its e-mails went out (sent once).")
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [
             models.Index(fields=["redemption", "at"], name="redemption_event_idx"),
-            # The outbox: the changes whose e-mails have not gone out yet, oldest first.
-            models.Index(fields=["id"], condition=Q(notified_at__isnull=True), name="redemption_event_unsent_idx"),
         ]
 
     def __str__(self):

@@ -1,9 +1,9 @@
 """E-mails about redemptions, each in its recipient's language, sent after the change is committed.
 
-Every change of status is a RedemptionEvent whose ``notified_at`` is empty until its e-mails have gone out:
-the events are an outbox. A decision queues its own event's task; a redemption, far more frequent, only
-makes sure a run over the whole outbox is queued (``tasks.nudge_notices``), and the beat sweeps the outbox
-every minute for anything whose run was lost.
+Every change of status is a RedemptionEvent, and its e-mails leave through the programme's outbox
+(``portal.notices``): ``queue_notices`` writes the notice in the change's transaction, and the outbox
+delivers it once after commit through ``send_notices``. The event's ``notified_at`` says when its e-mails
+went out; an event already announced (the demo's past, a benchmark's redemptions) sends nothing.
 
 The company hears of every change of status: the person who redeemed, and the company's owners. The
 account manager hears when a redemption waits for them (or, for a partner without one, the programme's
@@ -23,14 +23,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
+from portal.notices import services as notices
 from rewards_catalog.models import Redemption, RedemptionEvent
 
 logger = logging.getLogger(__name__)
 Status = Redemption.Status
+NOTICE_KIND = "rewards_catalog.redemption_event"
 
 
 def send_notices(event_id: int) -> int:
-    """Send the e-mails of one history row, once: a second run (a retried task) finds it sent."""
+    """Send the e-mails of one history row, once: a second run finds it sent (``notified_at``)."""
     with transaction.atomic():
         event = (
             RedemptionEvent.objects.select_for_update(skip_locked=True, of=("self",))
@@ -52,15 +54,14 @@ def send_notices(event_id: int) -> int:
     return sent
 
 
-def send_pending_notices(*, limit: int = 200) -> tuple[int, bool]:
-    """Send the e-mails of the changes not notified yet (the outbox), oldest first, at most `limit` of them.
+def queue_notices(event_id: int) -> None:
+    """Put the e-mails about one change of status in the outbox; call in the change's transaction."""
+    notices.enqueue(NOTICE_KIND, key=f"{NOTICE_KIND}:{event_id}", payload={"event": event_id})
 
-    Each change's e-mails go out once however many runs overlap (``send_notices`` locks the row, skipping
-    it when another run has it). Returns the e-mails sent, and whether more changes may be waiting.
-    """
-    waiting = RedemptionEvent.objects.filter(notified_at__isnull=True).order_by("pk").values_list("pk", flat=True)
-    event_ids = list(waiting[:limit])
-    return sum(send_notices(event_id) for event_id in event_ids), len(event_ids) == limit
+
+def deliver_notice(payload: dict) -> int:
+    """The outbox's sender for redemption notices (registered in the app's ready())."""
+    return send_notices(payload["event"])
 
 
 def company_recipients(redemption: Redemption) -> list[User]:

@@ -40,7 +40,7 @@ from portal.bulk import batch_cursor
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
-from rewards_catalog import queries, rules
+from rewards_catalog import notifications, queries, rules
 from rewards_catalog.errors import (
     CodeUploadRefused,
     InvalidRedemption,
@@ -51,7 +51,6 @@ from rewards_catalog.errors import (
     NotEnoughPoints,
 )
 from rewards_catalog.models import CodePool, CodeUpload, GiftCode, Item, Redemption, RedemptionEvent
-from rewards_catalog.tasks import nudge_notices, send_redemption_notices
 
 Status = Redemption.Status
 Kind = Item.Kind
@@ -141,7 +140,7 @@ def _redeem(item, *, member, redeemer, quantity, shipping_address, cause, reques
         redemption.status = Status.FULFILLED
         redemption.save(update_fields=["status", "updated_at"])
         RedemptionEvent.objects.filter(pk=event_id).update(to_status=Status.FULFILLED)
-    transaction.on_commit(nudge_notices)
+    notifications.queue_notices(event_id)
     return redemption
 
 
@@ -593,12 +592,11 @@ def _decide(redemption, to, acting_user, *, note="", fields=(), decision=True) -
 
 
 def _record(redemption: Redemption, from_status: str, to_status: str, *, actor_id: int | None, note: str = ""):
-    """The history row, and the e-mails about it once the change is committed (its own task: a decision is
-    rare, and its e-mails should not wait for the outbox's turn)."""
+    """The history row, and the e-mails about it in the outbox (sent once the change is committed)."""
     event = RedemptionEvent.objects.create(
         redemption=redemption, from_status=from_status, to_status=to_status, actor_id=actor_id, note=note
     )
-    send_redemption_notices.delay_on_commit(event.pk)
+    notifications.queue_notices(event.pk)
     return event
 
 

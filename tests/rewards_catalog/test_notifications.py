@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership
-from rewards_catalog import services, tasks
+from portal.notices import tasks
+from rewards_catalog import services
 from rewards_catalog.models import RedemptionEvent
 from rewards_catalog.notifications import send_notices
 from tests.factories import AccountManagerFactory
@@ -48,7 +49,8 @@ def test_a_waiting_redemption_tells_the_company_and_its_manager(
 
 
 def test_a_decision_tells_the_company_only(purchaser, mailoutbox, django_capture_on_commit_callbacks):
-    redemption = services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address="A 1")
+    with django_capture_on_commit_callbacks(execute=True):  # the redemption's own e-mails go out, and aside
+        redemption = services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address="A 1")
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.reject(redemption, acting_user=purchaser.partner.account_manager, reason="Discontinued")
@@ -86,9 +88,9 @@ def test_nothing_is_sent_for_a_redemption_that_was_refused(purchaser, mailoutbox
 
 @pytest.fixture
 def queued_runs(monkeypatch):
-    """The runs over the outbox that redemptions queue, recorded instead of sent to Celery."""
+    """The delivery runs that redemptions queue, recorded instead of sent to Celery."""
     queued = []
-    monkeypatch.setattr(tasks.send_pending_redemption_notices, "delay", lambda: queued.append("run"))
+    monkeypatch.setattr(tasks.deliver_notices, "delay", lambda: queued.append("run"))
     return queued
 
 
@@ -96,8 +98,8 @@ def test_the_outbox_sends_each_waiting_notice_once_however_often_it_runs(purchas
     for address in ("A 1", "A 2"):  # on_commit never runs here: both wait in the outbox
         services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
 
-    assert tasks.send_pending_redemption_notices() == 6
-    assert tasks.send_pending_redemption_notices() == 0
+    assert tasks.deliver_notices() == 6
+    assert tasks.deliver_notices() == 0
     assert len(mailoutbox) == 6
     assert not RedemptionEvent.objects.filter(notified_at__isnull=True).exists()
 
@@ -110,7 +112,7 @@ def test_redemptions_committed_while_a_run_is_queued_queue_no_other(
             services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
     assert queued_runs == ["run"] and mailoutbox == []
 
-    tasks.send_pending_redemption_notices()  # the queued run, on a worker: it sends all three
+    tasks.deliver_notices()  # the queued run, on a worker: it sends all three
     assert len(mailoutbox) == 9
 
     with django_capture_on_commit_callbacks(execute=True):  # committed after that run began: it queues the next
@@ -123,7 +125,7 @@ def test_runs_over_the_outbox_at_the_same_time_send_each_notice_once(purchaser, 
     for address in ("A 1", "A 2", "A 3", "A 4"):
         services.redeem(GoodsFactory(), member=purchaser, quantity=1, shipping_address=address)
 
-    sent = race(*[tasks.send_pending_redemption_notices] * 3)
+    sent = race(*[tasks.deliver_notices] * 3)
 
     pairs = [(mail.to[0], mail.subject) for mail in mailoutbox]
     assert sum(sent) == 12 and len(pairs) == len(set(pairs)) == 12  # three e-mails each for four redemptions
