@@ -1,5 +1,6 @@
 """Reads of the ledger that pages, reports and checks share."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -12,6 +13,7 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
@@ -183,6 +185,55 @@ def _describe(entry: Transfer) -> None:
     entry.changes_available = entry.phase in (_CREDITS_AVAILABLE if credit else _DEBITS_AVAILABLE)
     kinds = _CREDIT_KINDS if credit else _DEBIT_KINDS
     entry.kind = next(kind for kind, phases in kinds.items() if entry.phase in phases)
+
+
+# --- An entry as entries_of gives it ----------------------------------------------------------
+
+
+def status_of(entry: Transfer) -> str:
+    """Where the entry's points stand now, in a word or two, in the current language."""
+    settled_by = getattr(entry, "resolution", None)
+    if entry.phase == Phase.PENDING:
+        if entry.points > 0:
+            if settled_by == Phase.POST_PENDING:
+                return gettext("Released")
+            if settled_by == Phase.VOID_PENDING:
+                return pgettext("points", "Cancelled")
+            return pgettext("points", "Pending")
+        if settled_by == Phase.POST_PENDING:
+            return pgettext("points", "Spent")
+        if settled_by == Phase.VOID_PENDING:
+            return gettext("Given back")
+        return pgettext("points", "Held")
+    if entry.phase == Phase.POST_PENDING and entry.points < 0:
+        return gettext("Hold settled")
+    if entry.phase == Phase.VOID_PENDING:
+        return pgettext("points", "Cancelled") if entry.points < 0 else gettext("Given back")
+    return pgettext("points", "Available") if entry.points > 0 else pgettext("points", "Deducted")
+
+
+def available_change(entry: Transfer) -> int:
+    """What the entry did to the available balance: the entries' changes add up to it."""
+    return entry.points if getattr(entry, "changes_available", True) else 0
+
+
+def is_open(entry: Transfer) -> bool:
+    """Pending or held, and not settled yet."""
+    return entry.phase == Phase.PENDING and getattr(entry, "resolution", None) is None
+
+
+def open_pending() -> QuerySet[Transfer]:
+    """The pending transfers no post or void has settled yet."""
+    return Transfer.objects.filter(phase=Phase.PENDING).exclude(
+        pk__in=Transfer.objects.filter(pending__isnull=False).values("pending_id")
+    )
+
+
+def open_pending_of(ref_type: str, ref_ids: Iterable[str]) -> dict[str, Transfer]:
+    """The open pending transfer of each of these references (an order's points inside its return window),
+    by ref_id, in one query; with only its key, amount and ref_id read."""
+    transfers = open_pending().filter(ref_type=ref_type, ref_id__in=list(ref_ids)).only("key", "amount", "ref_id")
+    return {t.ref_id: t for t in transfers}
 
 
 @dataclass(frozen=True)
