@@ -15,8 +15,9 @@ from django.db.models.functions import Coalesce
 from accounts.models import Partner
 from portal.earning import rules
 from portal.earning.models import EarningSettings, Invoice, Order, OrderLine, Payment, Return
-from portal.earning.services import open_order_holds, rates_of
+from portal.earning.services import rates_of
 from portal.ledger.models import Transfer
+from portal.ledger.queries import open_pending_of
 
 BIG = BigIntegerField()
 ZERO_MONEY = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -63,7 +64,7 @@ class OrderPoints:
 
 def order_points(orders: list[Order]) -> dict[int, OrderPoints]:
     """For each order (by id): one query for the whole page, whatever its length."""
-    holds = open_order_holds([order.external_id for order in orders])
+    holds = open_pending_of("order", [order.external_id for order in orders])
     result = {}
     for order in orders:
         kept = order.points - getattr(order, "points_returned", 0)

@@ -9,9 +9,27 @@ the total exactly.
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
 from functools import cached_property
 
 ONE = Decimal("1")
+
+
+class Rule(StrEnum):
+    """What made a part of an entry's points: stored in its parts, worded by ``portal.earning.wording``."""
+
+    BASE = "base"
+    CATEGORY = "category"
+    CAMPAIGN = "campaign"
+    TIER = "tier"
+    BULK_BONUS = "bulk_bonus"
+    PUNCH_CARD = "punch_card"
+    CAMPAIGN_BONUS = "campaign_bonus"
+    EARLY_PAYMENT = "early_payment"
+    RETURNED_GOODS = "returned_goods"
+    ORDER_BONUSES = "order_bonuses"
+    PENDING = "pending"  # what was pending, before a return took some back
+    NOT_ACTIVE = "not_active"  # no points: the partner's membership is not active
 
 
 @dataclass(frozen=True)
@@ -77,13 +95,13 @@ class Part:
 
     label: str
     points: int
-    rule: str = ""
+    rule: Rule
     name: str = ""
     factor: str = ""
     count: int = 0
 
     def as_data(self) -> dict:
-        data = {"rule": self.rule, "points": self.points, "name": self.name, "factor": self.factor}
+        data = {"rule": str(self.rule), "points": self.points, "name": self.name, "factor": self.factor}
         return {key: value for key, value in data.items() if value != ""} | (
             {"count": self.count} if self.count else {}
         )
@@ -106,7 +124,7 @@ class Points:
 
     @cached_property
     def parts_data(self) -> list[dict]:
-        """The parts as stored beside the English breakdown, for pages to word them (portal.web.breakdown)."""
+        """The parts as stored beside the English breakdown, for pages to word them (portal.earning.wording)."""
         return [p.as_data() for p in self.parts if p.points]
 
 
@@ -138,10 +156,10 @@ def order_points(
     counts the partner's earlier orders that met the punch card's minimum.
     """
     base = [line.net_amount * rates.points_per_unit for line in lines]
-    parts: list[tuple[Part, Decimal]] = [(Part("base", 0, rule="base"), sum(base, Decimal(0)))]
+    parts: list[tuple[Part, Decimal]] = [(Part("base", 0, rule=Rule.BASE), sum(base, Decimal(0)))]
     per_line = list(base)
 
-    def boost(rule: str, name: str, multiplier: Decimal, covers) -> None:
+    def boost(rule: Rule, name: str, multiplier: Decimal, covers) -> None:
         """Add a multiplier's extra, on the base of the lines it covers, as one part."""
         nonlocal per_line
         if multiplier == ONE:
@@ -153,31 +171,31 @@ def order_points(
             per_line = [p + e for p, e in zip(per_line, extra, strict=True)]
 
     for category, multiplier in sorted(rates.category_multipliers.items()):
-        boost("category", category, multiplier, lambda line, category=category: line.category == category)
+        boost(Rule.CATEGORY, category, multiplier, lambda line, category=category: line.category == category)
     running = [c for c in campaigns if c.targets(partner, placed_at)]
     for campaign in running:
-        boost("campaign", campaign.name, campaign.multiplier, campaign.covers)
+        boost(Rule.CAMPAIGN, campaign.name, campaign.multiplier, campaign.covers)
 
     if tier_multiplier != ONE:
         variable = sum((amount for _, amount in parts), Decimal(0))
         factor = _format_multiplier(tier_multiplier)
-        tier = Part(f"{tier_name or 'tier'} x{factor}", 0, rule="tier", name=tier_name, factor=factor)
+        tier = Part(f"{tier_name or 'tier'} x{factor}", 0, rule=Rule.TIER, name=tier_name, factor=factor)
         parts.append((tier, variable * (tier_multiplier - ONE)))
         per_line = [p * tier_multiplier for p in per_line]
 
     net_total = sum((line.net_amount for line in lines), Decimal(0))
     bonuses: list[Part] = []
     if rates.bulk_bonus_points and net_total >= rates.bulk_threshold:
-        bonuses.append(Part("bulk bonus", rates.bulk_bonus_points, rule="bulk_bonus"))
+        bonuses.append(Part("bulk bonus", rates.bulk_bonus_points, rule=Rule.BULK_BONUS))
     if punch_card_due(net_total, rates=rates, qualifying_orders_before=qualifying_orders_before):
         every = rates.punch_card_every
         bonuses.append(
-            Part(f"punch card ({every}th order)", rates.punch_card_bonus_points, rule="punch_card", count=every)
+            Part(f"punch card ({every}th order)", rates.punch_card_bonus_points, rule=Rule.PUNCH_CARD, count=every)
         )
     for campaign in running:
         if campaign.bonus_points and any(campaign.covers(line) for line in lines):
             name = campaign.name
-            bonuses.append(Part(f"{name} bonus", campaign.bonus_points, rule="campaign_bonus", name=name))
+            bonuses.append(Part(f"{name} bonus", campaign.bonus_points, rule=Rule.CAMPAIGN_BONUS, name=name))
 
     return Points(
         parts=tuple(replace(part, points=whole(amount)) for part, amount in parts) + tuple(bonuses),
@@ -202,7 +220,7 @@ def early_payment_points(amount: Decimal, *, paid_on: date, due_on: date, rates:
     if days_early < rates.early_payment_min_days or rates.early_payment_points_per_unit <= 0:
         return Points()
     points = whole(amount * rates.early_payment_points_per_unit)
-    return Points(parts=(Part(f"paid {days_early} days early", points, rule="early_payment", count=days_early),))
+    return Points(parts=(Part(f"paid {days_early} days early", points, rule=Rule.EARLY_PAYMENT, count=days_early),))
 
 
 def returned_points(
@@ -223,11 +241,11 @@ def returned_points(
     with the return that leaves nothing kept: the kept value only falls, so
     each bonus goes back once.
     """
-    parts = [Part("returned goods", sum(line.points_to_take_back() for line in returned), rule="returned_goods")]
+    parts = [Part("returned goods", sum(line.points_to_take_back() for line in returned), rule=Rule.RETURNED_GOODS)]
     if bulk_bonus and kept_before >= rates.bulk_threshold > kept_after:
-        parts.append(Part("bulk bonus", bulk_bonus, rule="bulk_bonus"))
+        parts.append(Part("bulk bonus", bulk_bonus, rule=Rule.BULK_BONUS))
     if other_bonuses and kept_before > 0 >= kept_after:
-        parts.append(Part("order bonuses", other_bonuses, rule="order_bonuses"))
+        parts.append(Part("order bonuses", other_bonuses, rule=Rule.ORDER_BONUSES))
     return Points(parts=tuple(parts))
 
 
