@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class Config(AppConfig):
     name = "content"
+
+    def ready(self):
+        from content import wording
+
+        wording.register()

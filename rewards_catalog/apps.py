@@ -10,6 +10,7 @@ class Config(AppConfig):
 
     def ready(self):
         from portal.notices import services as notices
-        from rewards_catalog import notifications
+        from rewards_catalog import notifications, wording
 
+        wording.register()  # how the ledger's entries of redemptions read
         notices.register(notifications.NOTICE_KIND, notifications.deliver_notice)

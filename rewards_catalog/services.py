@@ -51,6 +51,7 @@ from rewards_catalog.errors import (
     NotEnoughPoints,
 )
 from rewards_catalog.models import CodePool, CodeUpload, GiftCode, Item, Redemption, RedemptionEvent
+from rewards_catalog.wording import RedemptionAbout
 
 Status = Redemption.Status
 Kind = Item.Kind
@@ -401,16 +402,9 @@ def _ledger_reason(redemption: Redemption) -> str:
 
 
 def _meta(redemption: Redemption, actor_id: int | None, outcome: str = "") -> dict:
-    about = {
-        "kind": "redemption",
-        "redemption": redemption.pk,
-        "quantity": redemption.quantity,
-        "item": redemption.item.title,
-        "item_he": redemption.item.title_he,
-    }
-    if outcome:
-        about["outcome"] = outcome
-    details = {"about": about}  # for the partner's pages to word in the reader's language (portal.web.breakdown)
+    item = redemption.item
+    about = RedemptionAbout(redemption.pk, redemption.quantity, item.title, item.title_he, outcome or None)
+    details = {"about": about.as_details()}  # worded in the reader's language by rewards_catalog.wording
     return {"actor_id": actor_id, "ref_type": "redemption", "ref_id": str(redemption.pk), "details": details}
 
 
