@@ -2,7 +2,8 @@
 
 Each use case takes its actor, checks it, and runs in one transaction that first locks the partner row
 (then the invitation), the same order as accounts.services' people use cases, so concurrent changes to a
-company's people queue up instead of interleaving. The e-mail leaves after commit, from a task.
+company's people queue up instead of interleaving. The e-mail leaves through the outbox
+(``portal.notices``): its notice is written with the invitation, and delivered once after commit.
 
 The link's token is signed with the secret key over the invitation's id and nonce (django.core.signing):
 the database keeps nothing that opens an invitation, and a resend replaces the nonce, so only the latest
@@ -28,10 +29,12 @@ from wagtail.log_actions import log
 
 from accounts.models import Invitation, Membership, Partner, User
 from accounts.services import check_manages_people, lock_partner
+from portal.notices import services as notices
 
 logger = logging.getLogger(__name__)
 
 TOKEN_SALT = "accounts.invitation"
+NOTICE_KIND = "accounts.invitation"
 # Resending mails the invitee again: not more often than this, so the portal is no tool to flood a mailbox.
 RESEND_INTERVAL = timedelta(minutes=10)
 # Invitations of one company waiting for an answer; more is a sign of a mistake or abuse, not of hiring.
@@ -166,7 +169,7 @@ def invite(partner: Partner, *, email: str, role: str, acting_user: User) -> Inv
     _renew(invitation, now)
     invitation.save()
     log(instance=invitation, action="wagtail.create", user=acting_user, content_changed=True)
-    _mail_after_commit(invitation)
+    _mail_latest_link(invitation)
     return invitation
 
 
@@ -191,7 +194,7 @@ def resend_invitation(invitation: Invitation, *, acting_user: User) -> Invitatio
     _renew(invitation, now)
     invitation.save(update_fields=["nonce", "sent_at", "mailed_at", "expires_at"])
     log(instance=invitation, action=RESEND_ACTION, user=acting_user)
-    _mail_after_commit(invitation)
+    _mail_latest_link(invitation)
     return invitation
 
 
@@ -221,10 +224,10 @@ def _renew(invitation: Invitation, now) -> None:
     invitation.expires_at = now + Invitation.VALID_FOR
 
 
-def _mail_after_commit(invitation: Invitation) -> None:
-    from accounts.tasks import send_invitation_task  # tasks import this module
-
-    send_invitation_task.delay_on_commit(invitation.pk)
+def _mail_latest_link(invitation: Invitation) -> None:
+    """The notice of this link (a resend's new nonce is a new notice; an older one finds its link gone)."""
+    payload = {"invitation": invitation.pk, "nonce": invitation.nonce}
+    notices.enqueue(NOTICE_KIND, key=f"{NOTICE_KIND}:{invitation.pk}:{invitation.nonce}", payload=payload)
 
 
 # --- the invitee's use cases ------------------------------------------------------------------
@@ -316,17 +319,22 @@ def _mark_email_verified(user: User, email: str) -> None:
 # --- the e-mail -----------------------------------------------------------------------------
 
 
-def send_invitation_email(invitation_id: int) -> bool:
+def deliver_notice(payload: dict) -> int:
+    """The outbox's sender for invitations (registered in the app's ready()): the link the notice names."""
+    return int(send_invitation_email(payload["invitation"], nonce=payload["nonce"]))
+
+
+def send_invitation_email(invitation_id: int, *, nonce: str | None = None) -> bool:
     """Mail the latest link of an open invitation once, if its address can join; True when a mail left.
 
-    The invitation is claimed (mailed_at) before sending, so a second run of the task sends nothing; a
-    failed send releases the claim and raises, so the task's retry sends it.
+    The invitation is claimed (mailed_at) before sending, so a second delivery sends nothing; a failed send
+    releases the claim and raises, so the outbox tries it again. With `nonce`, only while that link is the
+    latest.
     """
-    invitation = (
-        Invitation.objects.select_related("partner", "invited_by")
-        .filter(pk=invitation_id, accepted_at=None, revoked_at=None, mailed_at=None)
-        .first()
-    )
+    invitations = Invitation.objects.select_related("partner", "invited_by")
+    if nonce is not None:
+        invitations = invitations.filter(nonce=nonce)
+    invitation = invitations.filter(pk=invitation_id, accepted_at=None, revoked_at=None, mailed_at=None).first()
     if invitation is None:
         return False
     claim = Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce, mailed_at=None)

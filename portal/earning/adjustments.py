@@ -24,6 +24,10 @@ these use cases require it on the locked row, and the CMS asks it which buttons 
 
 Locks: a reviewed order first (a return of it locks it too, then lowers what waits), then the
 adjustment row, then the ledger's accounts (taken by the ledger).
+
+Who hears of it: the possible deciders when one waits, the requester when it is decided, each by e-mail in
+their own language, through the outbox (``portal.notices``): the notice is written in the change's
+transaction and delivered once after commit.
 """
 
 import logging
@@ -43,15 +47,17 @@ from accounts.models import Partner, User
 from accounts.queries import partners_visible_to
 from portal.earning import services
 from portal.earning.models import Adjustment, Order
-from portal.earning.wording import AdjustmentAbout
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
+from portal.notices import services as notices
 from portal.workflow import Transition, Workflow
 
 logger = logging.getLogger(__name__)
 
 Status = Adjustment.Status
+WAITS = "earning.adjustment_waits"  # the kinds of notice, each with its sender below
+DECIDED = "earning.adjustment_decided"
 
 
 # --- Errors ----------------------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def request_adjustment(partner: Partner, *, points: int, reason: str, acting_use
         requested_by=acting_user,
     )
     if waits:
-        transaction.on_commit(lambda: _notify_deciders(adjustment.pk))
+        notify_deciders([adjustment.pk])
     else:
         _post(adjustment)
     return adjustment
@@ -236,7 +242,7 @@ def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:
         services.post_reviewed_points(adjustment, approved_by_id=approved_by.pk)
         return
     build = ledger.earning if adjustment.points > 0 else ledger.spending
-    details = {"about": AdjustmentAbout(adjustment.reason).as_details()}
+    details = {"about": {"kind": "adjustment", "note": adjustment.reason}}
     if approved_by:
         details["approved_by"] = approved_by.pk
     request = build(
@@ -263,20 +269,32 @@ def _decide(adjustment: Adjustment, status: str, acting_user: User, note: str) -
     adjustment.decision_note = (note or "").strip()
     adjustment.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     if adjustment.requested_by_id:  # the ERP, which asked for a review, reads the outcome in the ledger
-        transaction.on_commit(lambda: _notify_requester(adjustment.pk))
+        notices.enqueue(DECIDED, key=f"{DECIDED}:{adjustment.pk}", payload={"adjustment": adjustment.pk})
 
 
-# --- Notices (after commit) ------------------------------------------------------------------------
+# --- Notices (written with the change, sent by the outbox after commit) -----------------------------
 
 
 def notify_deciders(adjustment_ids: list[int]) -> None:
+    """Tell who may decide that these adjustments wait; call in the transaction that made them wait."""
     for adjustment_id in adjustment_ids:
-        _notify_deciders(adjustment_id)
+        notices.enqueue(WAITS, key=f"{WAITS}:{adjustment_id}", payload={"adjustment": adjustment_id})
 
 
-def _notify_deciders(adjustment_id: int) -> None:
+def deliver_waiting_notice(payload: dict) -> int:
+    """The outbox's sender for WAITS (registered in the app's ready())."""
+    return _notify_deciders(payload["adjustment"])
+
+
+def deliver_decided_notice(payload: dict) -> int:
+    """The outbox's sender for DECIDED."""
+    return _notify_requester(payload["adjustment"])
+
+
+def _notify_deciders(adjustment_id: int) -> int:
     adjustment = Adjustment.objects.select_related("partner", "requested_by").get(pk=adjustment_id)
     link = _admin_link("adjustment:queue")
+    sent = 0
     for person in possible_deciders(adjustment):
         with translation.override(person.language):
             if adjustment.is_review:
@@ -293,10 +311,11 @@ def _notify_deciders(adjustment_id: int) -> None:
                     "%(requester)s asks to adjust the points of %(partner)s by %(points)s.\n"
                     "Reason: %(reason)s\n\nApprove or reject it here: %(link)s"
                 ) % {**_names(adjustment), "link": link}
-        _send(subject, body, person)
+        sent += _send(subject, body, person)
+    return sent
 
 
-def _notify_requester(adjustment_id: int) -> None:
+def _notify_requester(adjustment_id: int) -> int:
     adjustment = Adjustment.objects.select_related("partner", "requested_by", "decided_by").get(pk=adjustment_id)
     person = adjustment.requested_by
     with translation.override(person.language):
@@ -306,7 +325,7 @@ def _notify_requester(adjustment_id: int) -> None:
         else:
             subject = _("Your adjustment of %(points)s points for %(partner)s was rejected") % names
         body = _("Decided by %(decider)s.\nNote: %(note)s\n\nYour reason was: %(reason)s") % names
-    _send(subject, body, person)
+    return _send(subject, body, person)
 
 
 def _names(adjustment: Adjustment) -> dict:
@@ -322,9 +341,11 @@ def _admin_link(url_name: str) -> str:
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(url_name)
 
 
-def _send(subject: str, body: str, person: User) -> None:
-    # After commit the adjustment stands whatever the mail server says; a failed notice is logged, not raised.
+def _send(subject: str, body: str, person: User) -> int:
+    # The adjustment stands whatever the mail server says; a failed mail is logged, not raised (raising
+    # would have the outbox send the others' again).
     try:
-        send_mail(subject, body, None, [person.email])
+        return send_mail(subject, body, None, [person.email])
     except Exception:
         logger.exception("Could not send the adjustment notice %r to %s", subject, person.email)
+        return 0

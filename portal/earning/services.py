@@ -37,12 +37,9 @@ from accounts.models import Partner
 from portal.bulk import batch_cursor, insert_rows
 from portal.earning import rules
 from portal.earning.models import Adjustment, Campaign, EarningSettings, Invoice, Order, OrderLine, Payment, Return
-from portal.earning.rules import Rule
 from portal.earning.schemas import InvoiceIn, OrderIn, PaymentIn, ReturnIn
-from portal.earning.wording import EarlyPaymentAbout, OrderAbout, OrderAfterReturnAbout, OrderReleasedAbout, ReturnAbout
 from portal.ledger import services as ledger
-from portal.ledger.models import Code, Transfer
-from portal.ledger.queries import open_pending, open_pending_of
+from portal.ledger.models import Code, Phase, Transfer
 
 MAX_BATCH = 1_000
 MAX_MONEY = Decimal("999999999999.99")  # what a money column (14 digits, 2 decimals) holds
@@ -305,13 +302,13 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
         else:
             points = rules.Points(line_points=tuple(0 for _ in order_lines))
             breakdown = f"no points: the partner's membership is {partner.get_status_display().lower()}"
-            parts = [{"rule": Rule.NOT_ACTIVE, "points": 0, "name": partner.status}]
+            parts = [{"rule": "not_active", "points": 0, "name": partner.status}]
         punch_number = None
         if rules.qualifies_for_punch_card(net_total, rates=programme.rates):
             punched[partner.id] += 1
             punch_number = punched[partner.id]
 
-        bulk = next((p.points for p in points.parts if p.rule == Rule.BULK_BONUS), 0)
+        bulk = next((p.points for p in points.parts if p.rule == "bulk_bonus"), 0)
         release_at = item.placed_at + programme.return_window
         review = rules.review_reason(
             f"Order {item.external_id}",
@@ -367,7 +364,7 @@ def order_earning(partner_id: int, order: str, amount: int, *, breakdown, parts,
         code=Code.ORDER,
         reason=f"Order {order}",
         pending=True,
-        details={"breakdown": breakdown, "parts": parts, "about": OrderAbout(order).as_details(), **details},
+        details={"breakdown": breakdown, "parts": parts, "about": {"kind": "order", "order": order}, **details},
         actor_label=source,
         ref_type="order",
         ref_id=order,
@@ -447,7 +444,7 @@ def _hold_for_review(reviews: list[Adjustment], source: str) -> None:
         review.status = Adjustment.Status.AWAITING_APPROVAL
         review.requested_by_label = source[:200]
     created = Adjustment.objects.bulk_create(reviews)
-    transaction.on_commit(lambda: notify_deciders([review.pk for review in created]))
+    notify_deciders([review.pk for review in created])  # in the outbox with the records: sent after commit
 
 
 def post_reviewed_points(review: Adjustment, *, approved_by_id: int) -> None:
@@ -462,8 +459,8 @@ def post_reviewed_points(review: Adjustment, *, approved_by_id: int) -> None:
             if review.points != earned:  # goods came back while the points waited
                 breakdown = f"{earned:,} earned - {earned - review.points:,} returned goods"
                 parts = [
-                    {"rule": Rule.PENDING, "points": earned},
-                    {"rule": Rule.RETURNED_GOODS, "points": review.points - earned},
+                    {"rule": "pending", "points": earned},
+                    {"rule": "returned_goods", "points": review.points - earned},
                 ]
             _post(
                 [
@@ -509,6 +506,16 @@ def _post(transfers: list[ledger.TransferRequest]) -> None:
 # --- Pending order points and returns -----------------------------------------------------
 
 
+def open_order_holds(order_external_ids: Sequence[str]) -> dict[str, Transfer]:
+    """The pending transfer that holds each order's points, if they are still pending."""
+    transfers = (
+        Transfer.objects.filter(phase=Phase.PENDING, ref_type="order", ref_id__in=order_external_ids)
+        .exclude(pk__in=Transfer.objects.filter(pending__isnull=False).values("pending_id"))
+        .only("key", "amount", "ref_id")
+    )
+    return {t.ref_id: t for t in transfers}
+
+
 def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_BATCH) -> int:
     """Make available the points of orders whose return window has ended; safe to run twice.
 
@@ -519,8 +526,8 @@ def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_B
     released = 0
     while True:
         due = list(
-            open_pending()
-            .filter(ref_type="order", code=Code.ORDER)
+            Transfer.objects.filter(phase=Phase.PENDING, ref_type="order", code=Code.ORDER)
+            .exclude(pk__in=Transfer.objects.filter(pending__isnull=False).values("pending_id"))
             .filter(ref_id__in=Order.objects.filter(points_release_at__lte=now).values("external_id"))
             .order_by("id")
             .values_list("key", "ref_id")[:batch_size]
@@ -539,7 +546,7 @@ def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_B
                     pending_key=key,
                     code=Code.ORDER,
                     reason=f"Order {ref}: return window over, points available",
-                    details={"about": OrderReleasedAbout(ref).as_details()},
+                    details={"about": {"kind": "order_released", "order": ref}},
                     actor_label="return window",
                     ref_type="order",
                     ref_id=ref,
@@ -573,7 +580,7 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
         returned_before=Sum("returned__quantity", default=0)
     ):
         order_lines[line.order_id][line.line_no] = line
-    holds = open_pending_of("order", orders)  # the pending transfer that holds each order's points, if any
+    holds = open_order_holds(list(orders))
     rates = load_programme().rates
     # Orders whose points were never given (waiting for review, or refused): a return takes nothing from the
     # balance; while they wait it lowers what waits. Locked after the orders, as an approval locks them.
@@ -687,7 +694,7 @@ def _take_back(order: Order, item: ReturnIn, points: rules.Points, holds: dict, 
             "breakdown": points.breakdown,
             "parts": points.parts_data,
             "return": item.external_id,
-            "about": ReturnAbout(order.external_id, item.external_id).as_details(),
+            "about": {"kind": "return", "order": order.external_id, "return": item.external_id},
         },
     }
     hold = holds.get(order.external_id)
@@ -727,11 +734,11 @@ def _take_back(order: Order, item: ReturnIn, points: rules.Points, holds: dict, 
                 "details": {
                     "breakdown": f"{hold.amount:,} pending - {taken:,} returned goods",
                     "parts": [
-                        {"rule": Rule.PENDING, "points": hold.amount},
-                        {"rule": Rule.RETURNED_GOODS, "points": -taken},
+                        {"rule": "pending", "points": hold.amount},
+                        {"rule": "returned_goods", "points": -taken},
                     ],
                     "return": item.external_id,
-                    "about": OrderAfterReturnAbout(order.external_id, item.external_id).as_details(),
+                    "about": {"kind": "order_after_return", "order": order.external_id, "return": item.external_id},
                 },
             },
         )
@@ -887,7 +894,7 @@ def early_payment_earning(invoice: Invoice, payment: str, amount: int, *, paid_o
             "breakdown": breakdown,
             "parts": parts,
             "payment": payment,
-            "about": EarlyPaymentAbout(invoice.external_id, days_early).as_details(),
+            "about": {"kind": "early_payment", "invoice": invoice.external_id, "days": days_early},
             **details,
         },
         actor_label=source,

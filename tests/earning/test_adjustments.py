@@ -201,8 +201,12 @@ def test_an_administrator_adjusts_any_partner(alpha, bravo, administrator):
 
 
 @pytest.fixture
-def waiting(alpha):
-    return request_adjustment(alpha.partner, points=2_500, reason="Launch event", acting_user=alpha.manager)
+def waiting(alpha, mailoutbox, django_capture_on_commit_callbacks):
+    """An adjustment waiting for a second person, who has been told (those e-mails are not the tests')."""
+    with django_capture_on_commit_callbacks(execute=True):
+        adjustment = request_adjustment(alpha.partner, points=2_500, reason="Launch event", acting_user=alpha.manager)
+    mailoutbox.clear()
+    return adjustment
 
 
 def test_the_requester_cannot_approve_their_own(alpha, waiting):

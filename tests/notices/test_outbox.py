@@ -1,6 +1,6 @@
 """The outbox (portal.notices): a notice is written with its change, delivered once after commit, tried
 again when its sender fails and given up after a few attempts, and swept by beat when its run was lost.
-Redemption notices go through it."""
+The three senders of today (redemptions, invitations, adjustments) all go through it."""
 
 import threading
 import time
@@ -11,14 +11,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts import invitations
+from accounts.models import Invitation, Membership
+from portal.earning import adjustments
 from portal.notices import services as notices
 from portal.notices import tasks
 from portal.notices.models import Notice
 from rewards_catalog import notifications
 from rewards_catalog import services as catalog
 from rewards_catalog.models import RedemptionEvent
-from tests.factories import AccountManagerFactory
+from tests.factories import AccountManagerFactory, MembershipFactory, PartnerFactory, ProgrammeAdministratorFactory
 from tests.ledger.racing import race
 from tests.rewards_catalog.factories import GoodsFactory, colleague, company
 
@@ -200,3 +202,54 @@ def test_an_event_announced_otherwise_sends_nothing_when_its_notice_is_delivered
     RedemptionEvent.objects.update(notified_at=timezone.now())  # as the demo's past is
     assert notices.deliver_pending() == (0, False)
     assert mailoutbox == [] and Notice.objects.get().sent_at is not None
+
+
+def test_an_invitation_is_mailed_through_the_outbox_and_keeps_mailed_at(
+    mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    partner = PartnerFactory()
+    owner = MembershipFactory(partner=partner, role=Membership.Role.OWNER).user
+
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(invitations, "send_mail", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invitations.invite(partner, email="new@example.com", role="viewer", acting_user=owner)
+    notice = Notice.objects.get(kind=invitations.NOTICE_KIND)
+    assert notice.sent_at is None and notice.attempts == 1 and "SMTP down" in notice.last_error
+    assert Invitation.objects.get().mailed_at is None  # nothing left: the link is not shown as mailed
+
+    monkeypatch.undo()
+    assert notices.deliver_pending(now=timezone.now() + timedelta(hours=1)) == (1, False)
+    [message] = mailoutbox
+    assert invitations.invitation_from_token(message.body.split("/invitations/")[1].split("/")[0]) == invitation
+    assert Invitation.objects.get().mailed_at is not None
+
+
+def test_an_older_link_of_a_resent_invitation_is_never_mailed(mailoutbox, django_capture_on_commit_callbacks):
+    partner = PartnerFactory()
+    owner = MembershipFactory(partner=partner, role=Membership.Role.OWNER).user
+    invitation = invitations.invite(partner, email="new@example.com", role="viewer", acting_user=owner)  # run lost
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invitations.resend_invitation(invitation, acting_user=owner)
+    [message] = mailoutbox  # one mail, with the latest link
+    assert invitations.invitation_token(invitation) in message.body
+    assert Notice.objects.filter(kind=invitations.NOTICE_KIND, sent_at__isnull=False).count() == 2
+
+
+def test_adjustments_are_told_through_the_outbox(settings, mailoutbox, django_capture_on_commit_callbacks):
+    settings.ADJUSTMENT_APPROVAL_THRESHOLD_POINTS = 1_000
+    manager = AccountManagerFactory(email="manager@vendor.example")
+    partner = PartnerFactory(account_manager=manager)
+    administrator = ProgrammeAdministratorFactory(email="admin@vendor.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        adjustment = adjustments.request_adjustment(partner, points=5_000, reason="Fair", acting_user=manager)
+        assert mailoutbox == []
+    assert [mail.to for mail in mailoutbox] == [[administrator.email]]
+    with django_capture_on_commit_callbacks(execute=True):
+        adjustments.approve_adjustment(adjustment, acting_user=administrator)
+    assert [mail.to for mail in mailoutbox][1:] == [[manager.email]]
+    kinds = Notice.objects.filter(sent_at__isnull=False).order_by("pk").values_list("kind", flat=True)
+    assert list(kinds) == [adjustments.WAITS, adjustments.DECIDED]
