@@ -1,4 +1,5 @@
-"""How a partner's pages word a ledger entry: its status, its row on a page, and its row in the CSV export."""
+"""A ledger entry's row on a partner's pages and in the CSV export, worded by the ledger's registry
+(``portal.ledger.wording``: what the entry is and how its points add up) and its reads (its status)."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -8,46 +9,12 @@ from itertools import islice
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from portal.earning.queries import release_dates
-from portal.ledger.models import Code, Phase, Transfer
-from portal.ledger.queries import EntryKind
-from portal.web.breakdown import breakdown_of, reason_of
+from portal.ledger.models import Code, Transfer
+from portal.ledger.queries import EntryKind, available_change, is_open, status_of
+from portal.ledger.wording import word_entry
 from portal.web.numbers import whole_number_format
-
-
-def status_of(entry: Transfer) -> str:
-    """Where the entry's points stand now, in a word or two."""
-    settled_by = getattr(entry, "resolution", None)
-    if entry.phase == Phase.PENDING:
-        if entry.points > 0:
-            if settled_by == Phase.POST_PENDING:
-                return _("Released")
-            if settled_by == Phase.VOID_PENDING:
-                return pgettext("points", "Cancelled")
-            return pgettext("points", "Pending")
-        if settled_by == Phase.POST_PENDING:
-            return pgettext("points", "Spent")
-        if settled_by == Phase.VOID_PENDING:
-            return _("Given back")
-        return pgettext("points", "Held")
-    if entry.phase == Phase.POST_PENDING and entry.points < 0:
-        return _("Hold settled")
-    if entry.phase == Phase.VOID_PENDING:
-        return pgettext("points", "Cancelled") if entry.points < 0 else _("Given back")
-    return pgettext("points", "Available") if entry.points > 0 else pgettext("points", "Deducted")
-
-
-def available_change(entry: Transfer) -> int:
-    """What the entry did to the available balance: the entries' changes add up to it."""
-    return entry.points if getattr(entry, "changes_available", True) else 0
-
-
-def is_open(entry: Transfer) -> bool:
-    """Pending or held, and not settled yet."""
-    return entry.phase == Phase.PENDING and getattr(entry, "resolution", None) is None
-
 
 # --- Pages -----------------------------------------------------------------------------
 
@@ -83,14 +50,15 @@ def entry_rows(entries: list[Transfer], *, until_when: bool = True) -> list[Entr
             tone = "aside"
         else:
             tone = "neg" if entry.points < 0 else "pos"
+        words = word_entry(entry)
         rows.append(
             EntryRow(
                 moment=entry.effective_at,
                 day=_short_date(entry.effective_at),
                 code=entry.code,
                 source=str(codes.get(entry.code, entry.code)),
-                reason=reason_of(entry.reason, entry.details),
-                breakdown=breakdown_of(entry.details),
+                reason=words.reason,
+                breakdown=words.breakdown,
                 points=("+" if entry.points > 0 else "") + number(entry.points),
                 tone=tone,
                 status=status,
@@ -175,12 +143,13 @@ def csv_rows(entries: Iterable[Transfer]) -> Iterator[list]:
         release_at = release_dates(chunk)
         for entry in chunk:
             available_from = release_at.get(entry.ref_id) if is_open(entry) and entry.points > 0 else None
+            words = word_entry(entry)
             row = [
                 _iso_day(entry.effective_at),
                 str(codes.get(entry.code, entry.code)),
                 str(kinds.get(entry.kind, entry.kind)),
-                reason_of(entry.reason, entry.details),
-                breakdown_of(entry.details),
+                words.reason,
+                words.breakdown,
                 entry.points,
                 available_change(entry),
                 status_of(entry),

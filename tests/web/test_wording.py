@@ -17,7 +17,7 @@ from portal.earning.models import CategoryMultiplier, EarningSettings
 from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code, Transfer
-from portal.web.breakdown import parts_text
+from portal.ledger.wording import parts_text
 from rewards_catalog import services as catalog
 from tests.rewards_catalog.factories import ItemFactory, company
 from tests.web.erp import send_invoice, send_order, send_payment, send_return

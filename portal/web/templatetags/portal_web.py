@@ -12,8 +12,8 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from accounts.queries import membership_of
+from portal.ledger.wording import breakdown_of, parts_text
 from portal.web import entries, points_chart
-from portal.web.breakdown import breakdown_of, parts_text
 
 register = template.Library()
 
