@@ -47,6 +47,7 @@ from accounts.models import Partner, User
 from accounts.queries import partners_visible_to
 from portal.earning import services
 from portal.earning.models import Adjustment, Order
+from portal.earning.wording import AdjustmentAbout
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
@@ -242,7 +243,7 @@ def _post(adjustment: Adjustment, *, approved_by: User | None = None) -> None:
         services.post_reviewed_points(adjustment, approved_by_id=approved_by.pk)
         return
     build = ledger.earning if adjustment.points > 0 else ledger.spending
-    details = {"about": {"kind": "adjustment", "note": adjustment.reason}}
+    details = {"about": AdjustmentAbout(adjustment.reason).as_details()}
     if approved_by:
         details["approved_by"] = approved_by.pk
     request = build(

@@ -7,8 +7,9 @@ class EarningConfig(AppConfig):
     verbose_name = "Earning"
 
     def ready(self):
-        from portal.earning import adjustments
+        from portal.earning import adjustments, wording
         from portal.notices import services as notices
 
+        wording.register()  # how the ledger's entries of orders, returns, payments and adjustments read
         notices.register(adjustments.WAITS, adjustments.deliver_waiting_notice)
         notices.register(adjustments.DECIDED, adjustments.deliver_decided_notice)

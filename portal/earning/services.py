@@ -37,9 +37,12 @@ from accounts.models import Partner
 from portal.bulk import batch_cursor, insert_rows
 from portal.earning import rules
 from portal.earning.models import Adjustment, Campaign, EarningSettings, Invoice, Order, OrderLine, Payment, Return
+from portal.earning.rules import Rule
 from portal.earning.schemas import InvoiceIn, OrderIn, PaymentIn, ReturnIn
+from portal.earning.wording import EarlyPaymentAbout, OrderAbout, OrderAfterReturnAbout, OrderReleasedAbout, ReturnAbout
 from portal.ledger import services as ledger
-from portal.ledger.models import Code, Phase, Transfer
+from portal.ledger.models import Code, Transfer
+from portal.ledger.queries import open_pending, open_pending_of
 
 MAX_BATCH = 1_000
 MAX_MONEY = Decimal("999999999999.99")  # what a money column (14 digits, 2 decimals) holds
@@ -302,13 +305,13 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
         else:
             points = rules.Points(line_points=tuple(0 for _ in order_lines))
             breakdown = f"no points: the partner's membership is {partner.get_status_display().lower()}"
-            parts = [{"rule": "not_active", "points": 0, "name": partner.status}]
+            parts = [{"rule": Rule.NOT_ACTIVE, "points": 0, "name": partner.status}]
         punch_number = None
         if rules.qualifies_for_punch_card(net_total, rates=programme.rates):
             punched[partner.id] += 1
             punch_number = punched[partner.id]
 
-        bulk = next((p.points for p in points.parts if p.rule == "bulk_bonus"), 0)
+        bulk = next((p.points for p in points.parts if p.rule == Rule.BULK_BONUS), 0)
         release_at = item.placed_at + programme.return_window
         review = rules.review_reason(
             f"Order {item.external_id}",
@@ -364,7 +367,7 @@ def order_earning(partner_id: int, order: str, amount: int, *, breakdown, parts,
         code=Code.ORDER,
         reason=f"Order {order}",
         pending=True,
-        details={"breakdown": breakdown, "parts": parts, "about": {"kind": "order", "order": order}, **details},
+        details={"breakdown": breakdown, "parts": parts, "about": OrderAbout(order).as_details(), **details},
         actor_label=source,
         ref_type="order",
         ref_id=order,
@@ -459,8 +462,8 @@ def post_reviewed_points(review: Adjustment, *, approved_by_id: int) -> None:
             if review.points != earned:  # goods came back while the points waited
                 breakdown = f"{earned:,} earned - {earned - review.points:,} returned goods"
                 parts = [
-                    {"rule": "pending", "points": earned},
-                    {"rule": "returned_goods", "points": review.points - earned},
+                    {"rule": Rule.PENDING, "points": earned},
+                    {"rule": Rule.RETURNED_GOODS, "points": review.points - earned},
                 ]
             _post(
                 [
@@ -506,16 +509,6 @@ def _post(transfers: list[ledger.TransferRequest]) -> None:
 # --- Pending order points and returns -----------------------------------------------------
 
 
-def open_order_holds(order_external_ids: Sequence[str]) -> dict[str, Transfer]:
-    """The pending transfer that holds each order's points, if they are still pending."""
-    transfers = (
-        Transfer.objects.filter(phase=Phase.PENDING, ref_type="order", ref_id__in=order_external_ids)
-        .exclude(pk__in=Transfer.objects.filter(pending__isnull=False).values("pending_id"))
-        .only("key", "amount", "ref_id")
-    )
-    return {t.ref_id: t for t in transfers}
-
-
 def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_BATCH) -> int:
     """Make available the points of orders whose return window has ended; safe to run twice.
 
@@ -526,8 +519,8 @@ def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_B
     released = 0
     while True:
         due = list(
-            Transfer.objects.filter(phase=Phase.PENDING, ref_type="order", code=Code.ORDER)
-            .exclude(pk__in=Transfer.objects.filter(pending__isnull=False).values("pending_id"))
+            open_pending()
+            .filter(ref_type="order", code=Code.ORDER)
             .filter(ref_id__in=Order.objects.filter(points_release_at__lte=now).values("external_id"))
             .order_by("id")
             .values_list("key", "ref_id")[:batch_size]
@@ -546,7 +539,7 @@ def release_order_points(*, now: datetime | None = None, batch_size: int = MAX_B
                     pending_key=key,
                     code=Code.ORDER,
                     reason=f"Order {ref}: return window over, points available",
-                    details={"about": {"kind": "order_released", "order": ref}},
+                    details={"about": OrderReleasedAbout(ref).as_details()},
                     actor_label="return window",
                     ref_type="order",
                     ref_id=ref,
@@ -580,7 +573,7 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
         returned_before=Sum("returned__quantity", default=0)
     ):
         order_lines[line.order_id][line.line_no] = line
-    holds = open_order_holds(list(orders))
+    holds = open_pending_of("order", orders)  # the pending transfer that holds each order's points, if any
     rates = load_programme().rates
     # Orders whose points were never given (waiting for review, or refused): a return takes nothing from the
     # balance; while they wait it lowers what waits. Locked after the orders, as an approval locks them.
@@ -694,7 +687,7 @@ def _take_back(order: Order, item: ReturnIn, points: rules.Points, holds: dict, 
             "breakdown": points.breakdown,
             "parts": points.parts_data,
             "return": item.external_id,
-            "about": {"kind": "return", "order": order.external_id, "return": item.external_id},
+            "about": ReturnAbout(order.external_id, item.external_id).as_details(),
         },
     }
     hold = holds.get(order.external_id)
@@ -734,11 +727,11 @@ def _take_back(order: Order, item: ReturnIn, points: rules.Points, holds: dict, 
                 "details": {
                     "breakdown": f"{hold.amount:,} pending - {taken:,} returned goods",
                     "parts": [
-                        {"rule": "pending", "points": hold.amount},
-                        {"rule": "returned_goods", "points": -taken},
+                        {"rule": Rule.PENDING, "points": hold.amount},
+                        {"rule": Rule.RETURNED_GOODS, "points": -taken},
                     ],
                     "return": item.external_id,
-                    "about": {"kind": "order_after_return", "order": order.external_id, "return": item.external_id},
+                    "about": OrderAfterReturnAbout(order.external_id, item.external_id).as_details(),
                 },
             },
         )
@@ -894,7 +887,7 @@ def early_payment_earning(invoice: Invoice, payment: str, amount: int, *, paid_o
             "breakdown": breakdown,
             "parts": parts,
             "payment": payment,
-            "about": {"kind": "early_payment", "invoice": invoice.external_id, "days": days_early},
+            "about": EarlyPaymentAbout(invoice.external_id, days_early).as_details(),
             **details,
         },
         actor_label=source,
