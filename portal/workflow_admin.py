@@ -1,4 +1,4 @@
-"""The CMS side of ``portal.workflow``: one step page, one next-steps column, one set of inspect buttons.
+"""The CMS side of ``portal.workflow``: one step page, one queue, one next-steps column, one set of inspect buttons.
 
 Each is read from a model's transition table, so the CMS offers a step exactly when its service would take
 it, and a new workflow (referral review, prize draws) gets its pages by declaring its step views. A step
@@ -137,11 +137,73 @@ class NextStepsInspectMixin:
         ]
 
 
+class QueueButtonMixin:
+    """For a listing: a header button to the queue of what waits on a step."""
+
+    queue_url_name = None
+
+    @cached_property
+    def header_buttons(self):
+        buttons = super().header_buttons
+        if self.queue_url_name:
+            buttons.append(HeaderButton(_("Awaiting approval"), url=reverse(self.queue_url_name), icon_name="time"))
+        return buttons
+
+
+class QueueMixin:
+    """For the listing's queue: the objects in a state some step of the CMS's leaves, under the listing."""
+
+    listing_url_name = None
+    listing_label = None
+    waiting_states: tuple = ()
+    state_field = "status"
+
+    def get_breadcrumbs_items(self):
+        *home, current = super().get_breadcrumbs_items()
+        return [*home, {"url": reverse(self.listing_url_name), "label": self.listing_label}, current]
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(**{f"{self.state_field}__in": self.waiting_states})
+
+    @cached_property
+    def header_buttons(self):
+        return []
+
+
 class WorkflowViewSetMixin:
-    """Routes a step page per transition (``<step>/<pk>/``, named after the step) for a ModelViewSet."""
+    """For a ModelViewSet: a step page per transition (``<step>/<pk>/``, named after the step) and the queue
+    (``queue/``) of what waits on one, its listing ordered oldest first by `queue_ordering`."""
 
     flow: Workflow = None
     step_views: tuple = ()  # a StepView subclass per step the CMS takes, each naming its `step`
+    queue_view_class = None
+    queue_list_display: list = []
+    queue_filterset_class = None
+    queue_ordering = None
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(**{"queue_url_name": self.get_url_name("queue"), **kwargs})
+
+    def queue_view(self, **kwargs):
+        sources = {state for view in self.step_views for state in self.flow[view.step].sources}
+        return self.construct_view(
+            self.queue_view_class,
+            **self.get_index_view_kwargs(
+                index_url_name=self.get_url_name("queue"),
+                index_results_url_name=self.get_url_name("queue_results"),
+                listing_url_name=self.get_url_name("index"),
+                listing_label=self.menu_label,
+                waiting_states=tuple(sorted(sources)),
+                state_field=self.flow.state,
+                list_display=self.get_queue_list_display(),
+                filterset_class=self.queue_filterset_class,
+                default_ordering=self.queue_ordering,
+                **kwargs,
+            ),
+        )
+
+    def get_queue_list_display(self):
+        return self.queue_list_display
 
     def step_view(self, view_class):
         return self.construct_view(
@@ -151,10 +213,14 @@ class WorkflowViewSetMixin:
             inspect_url_name=self.get_url_name("inspect"),
         )
 
-    def get_step_urlpatterns(self):
+    def get_workflow_urlpatterns(self):
         return [
-            path(f"{view_class.step}/<int:pk>/", self.step_view(view_class), name=view_class.step)
-            for view_class in self.step_views
+            path("queue/", self.queue_view(), name="queue"),
+            path("queue/results/", self.queue_view(results_only=True), name="queue_results"),
+            *(
+                path(f"{view_class.step}/<int:pk>/", self.step_view(view_class), name=view_class.step)
+                for view_class in self.step_views
+            ),
         ]
 
     def get_inspect_view_kwargs(self, **kwargs):

@@ -13,8 +13,7 @@ from django import forms
 from django.contrib.admin.utils import quote
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse, reverse_lazy
-from django.utils.functional import cached_property
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_filters import ChoiceFilter, ModelChoiceFilter
 from wagtail.admin import messages
@@ -24,7 +23,6 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.admin.widgets.button import HeaderButton
 
 from accounts.admin_views import (
     PartnerChooserWidget,
@@ -36,7 +34,14 @@ from accounts.queries import partners_visible_to
 from portal.earning import adjustments
 from portal.earning.models import Adjustment
 from portal.ledger.queries import balance_of
-from portal.workflow_admin import NextStepsColumn, NextStepsInspectMixin, StepView, WorkflowViewSetMixin
+from portal.workflow_admin import (
+    NextStepsColumn,
+    NextStepsInspectMixin,
+    QueueButtonMixin,
+    QueueMixin,
+    StepView,
+    WorkflowViewSetMixin,
+)
 
 adjustment_permission_policy = PortfolioPermissionPolicy(Adjustment, visible_to=adjustments.adjustments_visible_to)
 
@@ -126,36 +131,15 @@ class DecisionColumn(NextStepsColumn):
         return _("Waiting for a second person") if own else ""
 
 
-class AdjustmentIndexView(generic.IndexView):
-    queue_url_name = None
-
+class AdjustmentIndexView(QueueButtonMixin, generic.IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("partner", "requested_by", "decided_by", "order", "payment")
 
-    @cached_property
-    def header_buttons(self):
-        buttons = super().header_buttons
-        if self.queue_url_name:
-            buttons.append(HeaderButton(_("Awaiting approval"), url=reverse(self.queue_url_name), icon_name="time"))
-        return buttons
 
-
-class AdjustmentQueueView(AdjustmentIndexView):
+class AdjustmentQueueView(QueueMixin, AdjustmentIndexView):
     """The adjustments waiting for a second person, oldest first, with their approve and reject buttons."""
 
     page_title = _("Awaiting approval")
-    adjustments_url_name = None
-
-    def get_breadcrumbs_items(self):
-        *home, current = super().get_breadcrumbs_items()
-        return [*home, {"url": reverse(self.adjustments_url_name), "label": _("Adjustments")}, current]
-
-    def get_base_queryset(self):
-        return super().get_base_queryset().filter(status=AWAITING)
-
-    @cached_property
-    def header_buttons(self):
-        return []
 
 
 # --- Inspect and decide -----------------------------------------------------------------------------
@@ -256,6 +240,9 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, WorkflowViewSetMixin, Model
     model = Adjustment
     flow = adjustments.ADJUSTMENT_FLOW
     step_views = (ApproveView, RejectView)
+    queue_view_class = AdjustmentQueueView
+    queue_filterset_class = QueueFilterSet
+    queue_ordering = "requested_at"
     icon = "tasks"
     menu_label = _("Adjustments")
     add_to_admin_menu = False  # listed in the "Programme" menu, with the queue
@@ -296,29 +283,13 @@ class AdjustmentViewSet(PortfolioScopedViewSetMixin, WorkflowViewSetMixin, Model
             view_kwargs[url_name] = None
         return view_kwargs
 
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(queue_url_name=self.get_url_name("queue"), **kwargs)
-
-    def queue_view(self, **kwargs):
-        return self.construct_view(
-            AdjustmentQueueView,
-            **self.get_index_view_kwargs(
-                index_url_name=self.get_url_name("queue"),
-                index_results_url_name=self.get_url_name("queue_results"),
-                adjustments_url_name=self.get_url_name("index"),
-                list_display=["__str__", RequesterColumn(), "requested_at", "reason", DecisionColumn(self)],
-                filterset_class=QueueFilterSet,
-                default_ordering="requested_at",
-                **kwargs,
-            ),
-        )
+    def get_queue_list_display(self):
+        return ["__str__", RequesterColumn(), "requested_at", "reason", DecisionColumn(self)]
 
     def get_urlpatterns(self):
         return [
             *(pattern for pattern in super().get_urlpatterns() if pattern.name in self.exposed_url_names),
-            path("queue/", self.queue_view(), name="queue"),
-            path("queue/results/", self.queue_view(results_only=True), name="queue_results"),
-            *self.get_step_urlpatterns(),
+            *self.get_workflow_urlpatterns(),
         ]
 
 
