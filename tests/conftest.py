@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.factories import MembershipFactory, PartnerFactory, StaffFactory
 
@@ -33,6 +34,15 @@ def cache_of_its_own(settings):
     settings.CACHES = {
         name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for name, config in settings.CACHES.items()
     }
+
+
+@pytest.fixture(autouse=True)
+def default_language_to_begin_with():
+    """LocaleMiddleware leaves the language of a test's last request active in the thread (a Hebrew page,
+    say): without this, the next test on the same worker would begin in that language."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
