@@ -107,6 +107,16 @@ def walked_routes() -> list[str]:
 ROUTES = walked_routes()
 
 
+def walked(*, max_examples: int):
+    """Hypothesis's settings for a walk: the same examples on every run, and the database's pace accepted."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 def fill(route: str, values: list[str]) -> str:
     names = iter(values)
     return "/" + PARAMETER.sub(lambda _m: quote(next(names), safe=""), route)
@@ -143,12 +153,7 @@ def test_no_route_answers_a_server_error_to_hostile_values(route, world):
     headers = {"Authorization": f"Bearer {api_key}"} if api else {}
     names = API_QUERY_NAMES if api else QUERY_NAMES
 
-    @settings(
-        max_examples=12,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @walked(max_examples=12)
     @given(
         path_values=st.lists(hostile, min_size=parameters(route), max_size=parameters(route)),
         query=st.dictionaries(st.sampled_from(names), hostile, max_size=3),
@@ -204,12 +209,7 @@ def test_the_api_answers_hostile_items_with_a_result_per_item_never_a_server_err
     }
     good_line = {"line_no": 1, "sku": "A", "category": "Misc", "quantity": 1, "net_amount": "10.00"}
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @walked(max_examples=60)
     @given(
         changes=st.dictionaries(st.sampled_from(ITEM_FIELDS[kind]), JSON_VALUES, min_size=1, max_size=3),
         line_changes=st.dictionaries(st.sampled_from(LINE_FIELDS), JSON_VALUES, max_size=3),
