@@ -1,11 +1,10 @@
 """Reads of the catalog that the portal, the CMS and the services share."""
 
-import functools
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Partner, User
@@ -86,10 +85,15 @@ class Offer:
 def shown_items(*, now: datetime | None = None) -> QuerySet[Item]:
     """The items the portal shows: those in the catalog; with `now`, without those that have ended
     (one that has not started yet is listed and says when it will)."""
+    items = _in_catalog(now=now)
+    return items.select_related("category", "image").prefetch_related("segments").order_by("cost_points", "title")
+
+
+def _in_catalog(*, now: datetime | None) -> QuerySet[Item]:
     items = Item.objects.filter(is_active=True)
     if now is not None:
         items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
-    return items.select_related("category", "image").prefetch_related("segments").order_by("cost_points", "title")
+    return items
 
 
 def offers_for(
@@ -136,12 +140,14 @@ class RewardSuggestions:
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
     (an item limited to other tiers, kinds or segments, out of stock, at its limit or not started yet is never
-    suggested): the catalog's own rules, over one query, for the dashboard asks on every view."""
-    tags, candidates = _suggestion_candidates(partner, now=now)
-    facts = replace(partner_facts(partner, segments_needed=False), segments=frozenset(tags))
+    suggested): the catalog's own rules over one query of the items (and one of the company's segments when an
+    item is for some), for the dashboard asks on every view."""
+    items = list(_suggestion_candidates(partner, now=now))
+    facts = partner_facts(partner, segments_needed=any(item.segment_ids for item in items))
     redeemable = next_goal = None
-    for item, terms, redeemed in candidates:  # cheapest first
-        facts_now = replace(facts, redeemed_in_period=redeemed)
+    for item in items:  # cheapest first
+        terms = item_terms(item, segment_ids=item.segment_ids)
+        facts_now = replace(facts, redeemed_in_period=item.redeemed_in_period)
         if rules.why_unavailable(terms, facts_now, now=now) is not None:
             continue
         short = rules.points_short(cost_points=item.cost_points, quantity=1, available=balance.available)
@@ -161,71 +167,34 @@ def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> 
     return RewardSuggestions(redeemable=redeemable, next_goal=next_goal)
 
 
-def _suggestion_candidates(partner: Partner, *, now: datetime):
-    """The partner's segments, and every item the catalog shows now, cheapest first, each with its terms and the
-    units the partner redeemed in the item's current limit period (the three periods' starts come from the rules)."""
-    starts = {period: rules.period_start(period, now) for period in rules.Period.values}
-    params = {"partner": partner.pk, "now": now, "counted": [str(s) for s in COUNTED_STATUSES], **starts}
-    with connection.cursor() as cursor:
-        cursor.execute(_suggestion_candidates_sql(), params)
-        rows = cursor.fetchall()
-    tags = rows[0][0] if rows else []
-    candidates = []
-    for _tags, pk, title, title_he, cost, stock, tiers, kinds, segments, limit, period, since, until, done in rows:
-        item = Item(
-            pk=pk,
-            title=title,
-            title_he=title_he,
-            cost_points=cost,
-            is_active=True,  # the query reads only the items the catalog shows
-            stock=stock,
-            tiers=tiers,
-            partner_kinds=kinds,
-            limit_per_period=limit,
-            limit_period=period,
-            active_from=since,
-            active_until=until,
+def _suggestion_candidates(partner: Partner, *, now: datetime) -> QuerySet[Item]:
+    """Every item the catalog shows now, cheapest first, with its segments' ids (`segment_ids`) and the units the
+    partner redeemed in its current limit period (`redeemed_in_period`)."""
+    segments = Item.segments.through.objects.filter(item=OuterRef("pk")).values("tag_id")
+    return (
+        _in_catalog(now=now)
+        .annotate(
+            segment_ids=ArraySubquery(segments),
+            redeemed_in_period=_units_in_current_period(partner, now=now),
         )
-        candidates.append((item, item_terms(item, segment_ids=segments), done))
-    return tags, candidates
+        .order_by("cost_points", "title", "pk")
+    )
 
 
-@functools.cache
-def _suggestion_candidates_sql() -> str:
-    qn = connection.ops.quote_name
-
-    def column(model, name: str) -> str:
-        return qn(model._meta.get_field(name).column)
-
-    tagged = Partner.tags.through
-    segments = Item.segments.through
-    period_starts = " ".join(f"WHEN '{period}' THEN %({period})s::timestamptz" for period in rules.Period.values)
-    period_start = f"CASE i.{column(Item, 'limit_period')} {period_starts} END"
-    fields = ["id", "title", "title_he", "cost_points", "stock", "tiers", "partner_kinds"]
-    return f"""
-        SELECT ARRAY(SELECT t.{column(tagged, "tag")} FROM {qn(tagged._meta.db_table)} AS t
-                     WHERE t.{column(tagged, "content_type")} = (
-                         SELECT id FROM django_content_type WHERE app_label = '{Partner._meta.app_label}'
-                           AND model = '{Partner._meta.model_name}')
-                       AND t.{column(tagged, "object_id")} = %(partner)s),
-               {", ".join(f"i.{column(Item, name)}" for name in fields)},
-               ARRAY(SELECT s.{qn(segments._meta.get_field("tag").column)} FROM {qn(segments._meta.db_table)} AS s
-                     WHERE s.{qn(segments._meta.get_field("item").column)} = i.{column(Item, "id")}),
-               i.{column(Item, "limit_per_period")}, i.{column(Item, "limit_period")},
-               i.{column(Item, "active_from")}, i.{column(Item, "active_until")},
-               CASE WHEN i.{column(Item, "limit_per_period")} IS NULL THEN 0 ELSE (
-                   SELECT coalesce(sum(r.{column(Redemption, "quantity")}), 0)
-                   FROM {qn(Redemption._meta.db_table)} AS r
-                   WHERE r.{column(Redemption, "partner")} = %(partner)s
-                     AND r.{column(Redemption, "item")} = i.{column(Item, "id")}
-                     AND r.{column(Redemption, "status")} = ANY(%(counted)s)
-                     AND r.{column(Redemption, "created_at")} >= {period_start}
-               ) END
-        FROM {qn(Item._meta.db_table)} AS i
-        WHERE i.{column(Item, "is_active")}
-          AND (i.{column(Item, "active_until")} IS NULL OR i.{column(Item, "active_until")} > %(now)s)
-        ORDER BY i.{column(Item, "cost_points")}, i.{column(Item, "title")}, i.{column(Item, "id")}
-    """
+def _units_in_current_period(partner: Partner, *, now: datetime) -> Coalesce:
+    """Units of the outer item the partner redeemed in the item's current limit period (0 for an unlimited item,
+    whose period is blank), as a subquery; the periods' starts come from the rules."""
+    in_period = Q()
+    for period in rules.Period.values:
+        in_period |= Q(item__limit_period=period, created_at__gte=rules.period_start(period, now))
+    units = (
+        Redemption.objects.filter(in_period, partner=partner, item=OuterRef("pk"), status__in=COUNTED_STATUSES)
+        .order_by()
+        .values("item")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    return Coalesce(Subquery(units), 0)
 
 
 def _redeemed_by_item(partner: Partner, limited: list[Item], *, now: datetime) -> dict[int, int]:
