@@ -5,7 +5,8 @@ to account managers and programme administrators by a migration. Redemptions bel
 are scoped the partners' way: Redemption has a ``PortfolioPermissionPolicy`` over
 ``redemptions_visible_to`` and the viewset wraps every view (the listing, the queue, inspect and each
 decision) in the portfolio gate, so another portfolio's redemption id answers 404 on every URL.
-Redemptions are never edited or deleted here; every step is a call to ``rewards_catalog.services``.
+Redemptions are never edited or deleted here; every step is a call to ``rewards_catalog.services``, and
+which steps a page offers comes from the table, ``REDEMPTION_FLOW``, through ``portal.workflow_admin``.
 Gift-card codes are shown masked, except to administrators on a redemption's own page. A pool serves every
 partner, but its page names the partner (and redemption) a code went to only within the viewer's portfolio.
 """
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.admin.utils import quote
 from django.contrib.postgres.forms import SimpleArrayField
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse, reverse_lazy
 from django.utils.functional import cached_property
@@ -41,9 +41,18 @@ from accounts.admin_views import PortfolioPermissionPolicy, PortfolioScopedViewS
 from accounts.models import Partner
 from accounts.queries import partners_visible_to
 from portal.ledger.queries import balance_of
+from portal.workflow_admin import (
+    NextStepsColumn,
+    NextStepsInspectMixin,
+    QueueButtonMixin,
+    QueueMixin,
+    StepView,
+    WorkflowViewSetMixin,
+)
 from rewards_catalog import queries, services
 from rewards_catalog.errors import CodeUploadRefused
 from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
+from rewards_catalog.workflow import REDEMPTION_FLOW
 
 redemption_permission_policy = PortfolioPermissionPolicy(Redemption, visible_to=queries.redemptions_visible_to)
 
@@ -368,67 +377,29 @@ class QueueFilterSet(WagtailFilterSet):
         fields = ["partner"]
 
 
-class NextStepColumn(Column):
+class NextStepColumn(NextStepsColumn):
     """What the manager does next with this redemption: approve or reject it, mark it shipped or fulfilled."""
 
-    cell_template_name = "rewards_catalog/admin/next_step_cell.html"
-
-    def __init__(self, viewset, **kwargs):
-        super().__init__("next_step", label=_("Next step"), **kwargs)
-        self.viewset = viewset
-
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        request = parent_context["request"]
-        args = [quote(instance.pk)]
-        context["csrf_token"] = get_token(request)
-        context["status"] = instance.status
-        context["approve_url"] = reverse(self.viewset.get_url_name("approve"), args=args)
-        context["reject_url"] = reverse(self.viewset.get_url_name("reject"), args=args)
-        context["ship_url"] = reverse(self.viewset.get_url_name("ship"), args=args)
-        context["fulfil_url"] = reverse(self.viewset.get_url_name("fulfil"), args=args)
-        context["is_goods"] = instance.item.kind == Item.Kind.GOODS
-        queue = reverse(self.viewset.get_url_name("queue"))
-        context["next_url"] = f"{queue}?{request.GET.urlencode()}" if request.GET else queue
-        return context
+    def get_steps(self, instance, user):
+        steps = super().get_steps(instance, user)
+        if any(step.name == "ship" for step in steps):  # the queue ships goods first; fulfilling at once is on its page
+            steps = [step for step in steps if step.name != "fulfil"]
+        return steps
 
 
-class RedemptionIndexView(generic.IndexView):
-    queue_url_name = None
-
+class RedemptionIndexView(QueueButtonMixin, generic.IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("partner", "item", "member", "decided_by")
 
-    @cached_property
-    def header_buttons(self):
-        buttons = super().header_buttons
-        if self.queue_url_name:
-            buttons.append(HeaderButton(_("Awaiting approval"), url=reverse(self.queue_url_name), icon_name="time"))
-        return buttons
 
-
-class RedemptionQueueView(RedemptionIndexView):
+class RedemptionQueueView(QueueMixin, RedemptionIndexView):
     """Redemptions that wait for the manager, oldest first: to approve or reject, then to ship or fulfil."""
 
     page_title = _("Redemptions to handle")
-    redemptions_url_name = None
-
-    def get_breadcrumbs_items(self):
-        *home, current = super().get_breadcrumbs_items()
-        return [*home, {"url": reverse(self.redemptions_url_name), "label": _("Redemptions")}, current]
-
-    def get_base_queryset(self):
-        to_handle = [Status.AWAITING_APPROVAL, Status.APPROVED, Status.SHIPPED]
-        return super().get_base_queryset().filter(status__in=to_handle)
-
-    @cached_property
-    def header_buttons(self):
-        return []
 
 
-class RedemptionInspectView(generic.InspectView):
+class RedemptionInspectView(NextStepsInspectMixin, generic.InspectView):
     template_name = "rewards_catalog/admin/redemption_inspect.html"
-    step_url_names: dict = {}
 
     def get_object(self, queryset=None):
         visible = queries.redemptions_visible_to(self.request.user)
@@ -455,15 +426,6 @@ class RedemptionInspectView(generic.InspectView):
     def get_decided_at_display_value(self):
         return self.object.decided_at or "—"
 
-    @cached_property
-    def header_buttons(self):
-        if not services.may_decide(self.request.user, self.object):
-            return []
-        return [
-            HeaderButton(label, url=reverse(self.step_url_names[step], args=[quote(self.object.pk)]), icon_name=icon)
-            for step, label, icon in _steps(self.object)
-        ]
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         redemption = self.object
@@ -471,20 +433,6 @@ class RedemptionInspectView(generic.InspectView):
         context["codes"] = list(redemption.codes.order_by("pk"))
         context["show_codes"] = queries.may_read_codes(self.request.user, redemption)
         return context
-
-
-def _steps(redemption: Redemption):
-    """The steps a manager may take next: (url key, label, icon)."""
-    if redemption.status == Status.AWAITING_APPROVAL:
-        return [("approve", _("Approve"), "check"), ("reject", _("Reject"), "cross")]
-    if redemption.status == Status.APPROVED:
-        steps = [("fulfil", _("Mark fulfilled"), "success")]
-        if redemption.item.kind == Item.Kind.GOODS:
-            steps.insert(0, ("ship", _("Mark shipped"), "pick"))
-        return steps
-    if redemption.status == Status.SHIPPED:
-        return [("fulfil", _("Mark fulfilled"), "success")]
-    return []
 
 
 class NoteForm(forms.Form):
@@ -507,29 +455,18 @@ class FulfilmentForm(forms.Form):
     )
 
 
-class StepView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+class RedemptionStepView(StepView):
     """GET shows the redemption and asks for a note; POST takes the step through the service."""
 
     model = Redemption
+    flow = REDEMPTION_FLOW
+    context_object_name = "redemption"
     permission_required = "change"  # who may decide which partner's redemption: checked in the service too
     template_name = "rewards_catalog/admin/step.html"
     header_icon = "gift"
-    index_url_name = None
-    queue_url_name = None
-    inspect_url_name = None
-    submit_label = None
-    success_message = None
 
-    def setup(self, request, *args, pk, **kwargs):
-        super().setup(request, *args, pk=pk, **kwargs)
-        visible = queries.redemptions_visible_to(request.user).select_related("partner", "item", "member")
-        self.object = get_object_or_404(visible, pk=pk)
-
-    def take_step(self, redemption, *, acting_user, note):
-        raise NotImplementedError
-
-    def get_page_subtitle(self):
-        return str(self.object)
+    def get_queryset(self):
+        return queries.redemptions_visible_to(self.request.user).select_related("partner", "item", "member")
 
     def get_breadcrumbs_items(self):
         return [
@@ -541,77 +478,58 @@ class StepView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["redemption"] = self.object
         context["available"] = balance_of(self.object.partner).available
-        context["next_url"] = self.request.POST.get("next") or self.request.GET.get("next", "")
-        context["inspect_url"] = reverse(self.inspect_url_name, args=[quote(self.object.pk)])
-        context["may_decide"] = services.may_decide(self.request.user, self.object)
         return context
 
-    def form_valid(self, form):
-        try:
-            self.take_step(self.object, acting_user=self.request.user, note=form.cleaned_data["note"])
-        except ValidationError as error:
-            form.add_error(None, error)
-            return self.form_invalid(form)
-        except PermissionDenied as error:
-            form.add_error(None, str(error))
-            return self.form_invalid(form)
-        self.object.refresh_from_db()
-        messages.success(self.request, self.success_message % {"redemption": self.object})
-        return redirect(self.get_success_url())
 
-    def get_success_url(self):
-        wanted = self.request.POST.get("next", "")
-        queue = reverse(self.queue_url_name)
-        return wanted if wanted.startswith(queue) else reverse(self.inspect_url_name, args=[quote(self.object.pk)])
-
-
-class ApproveView(StepView):
+class ApproveView(RedemptionStepView):
+    step = "approve"
     page_title = _("Approve redemption")
     form_class = NoteForm
     submit_label = _("Approve: spend the points")
     success_message = _("Redemption %(redemption)s approved.")
+    icon = "check"
+    one_click = True
+    aria_label = _("Approve %(redemption)s")
 
-    def take_step(self, redemption, *, acting_user, note):
-        services.approve(redemption, acting_user=acting_user, note=note)
 
-
-class RejectView(StepView):
+class RejectView(RedemptionStepView):
+    step = "reject"
     page_title = _("Reject redemption")
     form_class = RejectionForm
     submit_label = _("Reject: give the points and stock back")
     success_message = _("Redemption %(redemption)s rejected; its points and stock are back.")
+    icon = "cross"
+    aria_label = _("Reject %(redemption)s")
 
-    def take_step(self, redemption, *, acting_user, note):
-        services.reject(redemption, acting_user=acting_user, reason=note)
 
-
-class ShipView(StepView):
+class ShipView(RedemptionStepView):
+    step = "ship"
     page_title = _("Mark shipped")
     form_class = ShippingForm
     submit_label = _("Mark shipped")
     success_message = _("Redemption %(redemption)s marked shipped.")
+    icon = "pick"
+    aria_label = _("Mark %(redemption)s shipped")
 
-    def take_step(self, redemption, *, acting_user, note):
-        services.mark_shipped(redemption, acting_user=acting_user, tracking_note=note)
 
-
-class FulfilView(StepView):
+class FulfilView(RedemptionStepView):
+    step = "fulfil"
     page_title = _("Mark fulfilled")
     form_class = FulfilmentForm
     submit_label = _("Mark fulfilled")
     success_message = _("Redemption %(redemption)s marked fulfilled.")
-
-    def take_step(self, redemption, *, acting_user, note):
-        services.mark_fulfilled(redemption, acting_user=acting_user, tracking_note=note)
-
-
-STEP_VIEWS = {"approve": ApproveView, "reject": RejectView, "ship": ShipView, "fulfil": FulfilView}
+    icon = "success"
+    aria_label = _("Mark %(redemption)s fulfilled")
 
 
-class RedemptionViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
+class RedemptionViewSet(PortfolioScopedViewSetMixin, WorkflowViewSetMixin, ModelViewSet):
     model = Redemption
+    flow = REDEMPTION_FLOW
+    step_views = (ApproveView, RejectView, ShipView, FulfilView)  # cancelling is the partner's, in the portal
+    queue_view_class = RedemptionQueueView
+    queue_filterset_class = QueueFilterSet
+    queue_ordering = "created_at"
     icon = "gift"
     menu_label = _("Redemptions")
     add_to_reference_index = False  # a redemption is a fact about its own partner, not content others use
@@ -650,41 +568,13 @@ class RedemptionViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
             view_kwargs[url_name] = None
         return view_kwargs
 
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(queue_url_name=self.get_url_name("queue"), **kwargs)
-
-    def get_inspect_view_kwargs(self, **kwargs):
-        step_url_names = {step: self.get_url_name(step) for step in STEP_VIEWS}
-        return super().get_inspect_view_kwargs(step_url_names=step_url_names, **kwargs)
-
-    def queue_view(self, **kwargs):
-        return self.construct_view(
-            RedemptionQueueView,
-            **self.get_index_view_kwargs(
-                index_url_name=self.get_url_name("queue"),
-                index_results_url_name=self.get_url_name("queue_results"),
-                redemptions_url_name=self.get_url_name("index"),
-                list_display=["__str__", "status", "points", "created_at", NextStepColumn(self)],
-                filterset_class=QueueFilterSet,
-                default_ordering="created_at",
-                **kwargs,
-            ),
-        )
-
-    def step_view(self, view_class):
-        return self.construct_view(
-            view_class,
-            index_url_name=self.get_url_name("index"),
-            queue_url_name=self.get_url_name("queue"),
-            inspect_url_name=self.get_url_name("inspect"),
-        )
+    def get_queue_list_display(self):
+        return ["__str__", "status", "points", "created_at", NextStepColumn(self)]
 
     def get_urlpatterns(self):
         return [
             *(pattern for pattern in super().get_urlpatterns() if pattern.name in self.exposed_url_names),
-            path("queue/", self.queue_view(), name="queue"),
-            path("queue/results/", self.queue_view(results_only=True), name="queue_results"),
-            *(path(f"{step}/<int:pk>/", self.step_view(view), name=step) for step, view in STEP_VIEWS.items()),
+            *self.get_workflow_urlpatterns(),
         ]
 
 

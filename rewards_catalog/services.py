@@ -14,6 +14,9 @@ Locks, always in this order, each held to the end of the transaction:
    taking is simply skipped),
 4. the ledger's accounts, taken by the ledger itself, last.
 
+Which step may be taken from which status, and by whom, is the table in ``rewards_catalog.workflow``: each
+step below is registered there (``REDEMPTION_FLOW.step``) and requires it on the locked row.
+
 A redemption's transaction checks all it can and writes its own rows (nobody waits for them) before it
 takes the item lock; under it only the rules, the stock, the ledger and commit. A partner programme redeems
 a few times a minute, so this is plain ORM code: ``make bench-redeem`` keeps it above 100 redemptions a
@@ -34,7 +37,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Membership, User
-from accounts.queries import partners_visible_to
 from portal.ledger import services as ledger
 from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Code
@@ -42,20 +44,18 @@ from rewards_catalog import notifications, queries, rules
 from rewards_catalog.errors import (
     CodeUploadRefused,
     InvalidRedemption,
-    InvalidTransition,
     ItemNotAvailable,
-    NotAllowedToDecide,
     NotAllowedToRedeem,
     NotEnoughPoints,
 )
 from rewards_catalog.models import CodePool, CodeUpload, GiftCode, Item, Redemption, RedemptionEvent
 from rewards_catalog.wording import RedemptionAbout
+from rewards_catalog.workflow import REDEMPTION_FLOW
 
 Status = Redemption.Status
 Kind = Item.Kind
 
 MAX_QUANTITY = 20
-FINISHED = (Status.SHIPPED, Status.FULFILLED)
 
 
 # --- Redeeming ----------------------------------------------------------------------------------------
@@ -279,30 +279,18 @@ def _post(requests, redemption: Redemption, *, savepoint: bool = True) -> None:
 # --- Deciding and fulfilling (the account manager) ---------------------------------------------------------
 
 
-def may_decide(user: User, redemption: Redemption) -> bool:
-    return (
-        user.is_active
-        and user.is_staff
-        and user.has_perm("rewards_catalog.change_redemption")
-        and partners_visible_to(user).filter(pk=redemption.partner_id).exists()
-    )
+def _lock_for_decision(redemption: Redemption) -> Redemption:
+    return Redemption.objects.select_for_update(no_key=True).select_related("item", "partner").get(pk=redemption.pk)
 
 
-def _lock_for_decision(redemption: Redemption, acting_user: User) -> Redemption:
-    locked = Redemption.objects.select_for_update(no_key=True).select_related("item", "partner").get(pk=redemption.pk)
-    if not may_decide(acting_user, locked):
-        raise NotAllowedToDecide()
-    return locked
-
-
+@REDEMPTION_FLOW.step("approve")
 @transaction.atomic
 def approve(redemption: Redemption, *, acting_user: User, note: str = "") -> Redemption:
     """Capture the held points. A gift card whose pool has the codes is fulfilled at once.
     Approving again changes nothing."""
-    redemption = _lock_for_decision(redemption, acting_user)
-    if redemption.status in (Status.APPROVED, *FINISHED):
+    redemption = _lock_for_decision(redemption)
+    if not REDEMPTION_FLOW.require(redemption, "approve", acting_user):
         return redemption
-    _require(redemption, Status.AWAITING_APPROVAL, _("Only a redemption awaiting approval can be approved."))
     codes = _take_codes(redemption, redemption.item, now=timezone.now()) if redemption.item.code_pool_id else []
     _post([_capture(redemption, actor_id=acting_user.pk)], redemption)
     to = Status.FULFILLED if codes else Status.APPROVED
@@ -310,36 +298,30 @@ def approve(redemption: Redemption, *, acting_user: User, note: str = "") -> Red
     return redemption
 
 
+@REDEMPTION_FLOW.step("reject", note="reason")
 @transaction.atomic
 def reject(redemption: Redemption, *, acting_user: User, reason: str) -> Redemption:
     """Refuse it, with a reason the partner reads: the held points and the stock come back."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidRedemption({"reason": _("Say why it is rejected: the partner reads it.")}, code="reason_required")
-    redemption = _lock_for_decision(redemption, acting_user)
-    if redemption.status == Status.REJECTED:
+    redemption = _lock_for_decision(redemption)
+    if not REDEMPTION_FLOW.require(redemption, "reject", acting_user):
         return redemption
-    _require(redemption, Status.AWAITING_APPROVAL, _("Only a redemption awaiting approval can be rejected."))
     _give_back(redemption, actor_id=acting_user.pk, why="rejected")
     redemption.reason = reason
     _decide(redemption, Status.REJECTED, acting_user, note=reason, fields=["reason"])
     return redemption
 
 
+@REDEMPTION_FLOW.step("cancel", actor="member", note="reason")
 @transaction.atomic
 def cancel(redemption: Redemption, *, member: Membership, reason: str = "") -> Redemption:
     """The company withdraws its redemption while it awaits approval: points and stock come back."""
     member = _member_who_may_redeem(member)
     redemption = Redemption.objects.select_for_update(no_key=True).select_related("item").get(pk=redemption.pk)
-    if redemption.partner_id != member.partner_id:
-        raise NotAllowedToRedeem(_("You are not a member of this company."))
-    if redemption.status == Status.CANCELLED:
+    if not REDEMPTION_FLOW.require(redemption, "cancel", member):
         return redemption
-    _require(
-        redemption,
-        Status.AWAITING_APPROVAL,
-        _("It has been decided already, so it can no longer be cancelled; ask your account manager."),
-    )
     _give_back(redemption, actor_id=member.user_id, why="cancelled")
     previous = redemption.status
     redemption.status = Status.CANCELLED
@@ -349,6 +331,7 @@ def cancel(redemption: Redemption, *, member: Membership, reason: str = "") -> R
     return redemption
 
 
+@REDEMPTION_FLOW.step("ship", note="tracking_note")
 @transaction.atomic
 def mark_shipped(redemption: Redemption, *, acting_user: User, tracking_note: str) -> Redemption:
     """Shipped goods, with the carrier's tracking number or a note the partner reads."""
@@ -357,24 +340,22 @@ def mark_shipped(redemption: Redemption, *, acting_user: User, tracking_note: st
         raise InvalidRedemption(
             {"tracking_note": _("Give the tracking number or a note for the partner.")}, code="tracking_required"
         )
-    redemption = _lock_for_decision(redemption, acting_user)
-    if redemption.status == Status.SHIPPED:
+    redemption = _lock_for_decision(redemption)
+    if not REDEMPTION_FLOW.require(redemption, "ship", acting_user):
         return redemption
-    _require(redemption, Status.APPROVED, _("Only an approved redemption can be marked shipped."))
     redemption.tracking_note = tracking_note
     _decide(redemption, Status.SHIPPED, acting_user, note=tracking_note, fields=["tracking_note"], decision=False)
     return redemption
 
 
+@REDEMPTION_FLOW.step("fulfil", note="tracking_note")
 @transaction.atomic
 def mark_fulfilled(redemption: Redemption, *, acting_user: User, tracking_note: str = "") -> Redemption:
     """Delivered. A gift card without codes yet gets them now if its pool has them."""
     tracking_note = (tracking_note or "").strip()
-    redemption = _lock_for_decision(redemption, acting_user)
-    if redemption.status == Status.FULFILLED:
+    redemption = _lock_for_decision(redemption)
+    if not REDEMPTION_FLOW.require(redemption, "fulfil", acting_user):
         return redemption
-    if redemption.status not in (Status.APPROVED, Status.SHIPPED):
-        raise InvalidTransition(_("Only an approved or shipped redemption can be marked fulfilled."), code="status")
     if redemption.item.code_pool_id and not redemption.codes.exists():
         _take_codes(redemption, redemption.item, now=timezone.now())
     fields = []
@@ -383,11 +364,6 @@ def mark_fulfilled(redemption: Redemption, *, acting_user: User, tracking_note: 
         fields = ["tracking_note"]
     _decide(redemption, Status.FULFILLED, acting_user, note=tracking_note, fields=fields, decision=False)
     return redemption
-
-
-def _require(redemption: Redemption, status: str, message: str) -> None:
-    if redemption.status != status:
-        raise InvalidTransition(message, code=f"not_{status}")
 
 
 def _give_back(redemption: Redemption, *, actor_id: int, why: str) -> None:

@@ -18,6 +18,7 @@ from portal.ledger.queries import balance_of
 from rewards_catalog import queries, services
 from rewards_catalog.forms import RedeemForm
 from rewards_catalog.models import Redemption
+from rewards_catalog.workflow import REDEMPTION_FLOW
 
 ITEMS_PER_PAGE = 24
 REDEMPTIONS_PER_PAGE = 25
@@ -126,7 +127,7 @@ def redemption_detail(request, pk):
         "events": redemption.events.select_related("actor"),
         # Codes are money: read only by the company's own people (always so here; checked all the same).
         "codes": list(redemption.codes.order_by("pk")) if queries.may_read_codes(request.user, redemption) else [],
-        "may_cancel": redemption.is_open and membership.may_redeem,
+        "may_cancel": REDEMPTION_FLOW.may(redemption, "cancel", membership),
     }
     return render(request, "rewards_catalog/redemption.html", context)
 
