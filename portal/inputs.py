@@ -39,8 +39,12 @@ def printable(value: str) -> str:
     return value
 
 
+def in_calendar(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
 def calendar_day(day: date) -> date:
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
+    if not in_calendar(day):
         raise ValueError(f"must be between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
     return day
 
@@ -56,7 +60,7 @@ class CalendarDateField(forms.DateField):
 
     def validate(self, value):
         super().validate(value)
-        if value and not EARLIEST_DAY <= value <= LATEST_DAY:
+        if value and not in_calendar(value):
             raise ValidationError(
                 _("Enter a date between %(earliest)s and %(latest)s."),
                 code="outside_calendar",
