@@ -630,7 +630,7 @@ def _record_returns(items: list[ReturnIn], source: str) -> list[ItemResult]:
              json.dumps(points.parts_data))
         )  # fmt: skip
         return_lines.extend((item.external_id, lines[r.line_no].id, r.quantity) for r in item.lines)
-        batch[item.external_id] = (print_, taken)
+        batch[item.external_id] = (print_, taken, False)
         results.append(ItemResult(item.external_id, "created", points=taken))
 
     with batch_cursor() as cursor:
