@@ -45,6 +45,7 @@ class User(AbstractUser):
     email_statements = models.BooleanField(_("monthly statements"), default=True)
     email_redemption_updates = models.BooleanField(_("redemption updates"), default=True)
     email_programme_news = models.BooleanField(_("programme news"), default=True)
+    email_points_alerts = models.BooleanField(_("points expiring and tier changes"), default=True)
     # Raised to end every session of this person at once ("sign out everywhere", removal from a company):
     # it is part of the session auth hash, which Django checks on every request with any session backend.
     session_version = models.PositiveIntegerField(default=0, editable=False)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "portal.notices",  # the outbox every e-mail about a change leaves through; imports no other app
     "accounts",
     "portal.ledger",
+    "portal.tiers",
     "portal.earning",
     "portal.web",
     "rewards_catalog",
@@ -154,6 +155,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},  # a run late by hours is dropped: the next night's checks the same
     },
+    # Tiers up (and, on the 1st, down after the grace period), points expired, warnings queued: after
+    # midnight in the programme's calendar. Every batch is safe to run twice; a lost day is caught up the next.
+    "tiers-and-expiry-daily": {
+        "task": "portal.tiers.tasks.daily_run",
+        "schedule": crontab(hour=0, minute=20),
+        "options": {"expires": 20 * 60 * 60},
+    },
     # Notices (e-mails about changes) go out when their change commits; this sweep sends any whose run was
     # lost, and retries those that failed.
     "deliver-notices": {
@@ -238,6 +246,8 @@ FORMAT_MODULE_PATH = ["portal.formats"]  # fixes to Django's locale formats (Heb
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", default="UTC")
+# The programme's calendar: the day points expire, the month a tier review or a statement covers.
+PROGRAMME_TIME_ZONE = env("PROGRAMME_TIME_ZONE", default="Asia/Jerusalem")
 
 # --- Static and media -----------------------------------------------------------------
 STATIC_URL = "/static/"

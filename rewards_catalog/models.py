@@ -9,19 +9,12 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from wagtail.images import get_image_model_string
 
 from accounts.models import Partner
+from portal.languages import in_language
 from rewards_catalog.rules import Period, mask_code
-
-
-def _in_language(english: str, hebrew: str) -> str:
-    """The Hebrew text when the active language is Hebrew and there is one; the English otherwise."""
-    if hebrew and (translation.get_language() or "").startswith("he"):
-        return hebrew
-    return english
 
 
 class Category(models.Model):
@@ -40,7 +33,7 @@ class Category(models.Model):
 
     @property
     def display_name(self) -> str:
-        return _in_language(self.name, self.name_he)
+        return in_language(self.name, self.name_he)
 
 
 class CodePool(models.Model):
@@ -158,11 +151,11 @@ class Item(models.Model):
 
     @property
     def display_title(self) -> str:
-        return _in_language(self.title, self.title_he)
+        return in_language(self.title, self.title_he)
 
     @property
     def display_description(self) -> str:
-        return _in_language(self.description, self.description_he)
+        return in_language(self.description, self.description_he)
 
 
 class CodeUpload(models.Model):

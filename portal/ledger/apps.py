@@ -5,3 +5,8 @@ class LedgerConfig(AppConfig):
     name = "portal.ledger"
     label = "ledger"
     verbose_name = "Points ledger"
+
+    def ready(self):
+        from portal.ledger import expiry
+
+        expiry.register_wording()  # expiries are the ledger's own entries

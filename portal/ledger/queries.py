@@ -1,6 +1,6 @@
 """Reads of the ledger that pages, reports and checks share."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -399,3 +399,41 @@ WHERE p.phase <> 'pending'
    OR (r.phase = 'void_pending' AND r.amount <> p.amount)
 ORDER BY r.id
 """
+
+
+# Per partner, the points of some codes credited (posted) less those of other codes debited, since each of
+# several moments: a tier's qualifying points over a rolling window, now and as they will stand later.
+_NET_SINCE_SQL = """
+WITH accounts AS (SELECT id, partner_id FROM ledger_account WHERE partner_id = ANY(%(partners)s::bigint[])),
+moved AS (
+    SELECT a.partner_id, t.amount, t.effective_at FROM ledger_transfer t JOIN accounts a ON a.id = t.credit_account_id
+    WHERE t.phase IN ('posted', 'post_pending') AND t.code = ANY(%(credits)s::text[]) AND t.effective_at >= %(first)s
+    UNION ALL
+    SELECT a.partner_id, -t.amount, t.effective_at FROM ledger_transfer t JOIN accounts a ON a.id = t.debit_account_id
+    WHERE t.phase IN ('posted', 'post_pending') AND t.code = ANY(%(debits)s::text[]) AND t.effective_at >= %(first)s
+)
+SELECT partner_id, {sums} FROM moved GROUP BY partner_id
+"""
+
+
+def net_points_since(
+    partner_ids: Sequence[int], *, credit_codes: Sequence[str], debit_codes: Sequence[str], since: Sequence[datetime]
+) -> dict[int, list[int]]:
+    """For each partner, one figure per moment of `since`: the posted points of `credit_codes` it received
+    less those of `debit_codes` taken from it, effective from that moment on. One statement for a batch;
+    a partner with no such entries is missing (its figures are all 0)."""
+    if not partner_ids or not since:
+        return {}
+    params = {
+        "partners": list(partner_ids),
+        "credits": [str(c) for c in credit_codes],
+        "debits": [str(c) for c in debit_codes],
+        "first": min(since),
+    }
+    sums = []
+    for n, moment in enumerate(since):
+        params[f"since_{n}"] = moment
+        sums.append(f"coalesce(sum(amount) FILTER (WHERE effective_at >= %(since_{n})s), 0)::bigint")
+    with connection.cursor() as cursor:
+        cursor.execute(_NET_SINCE_SQL.format(sums=", ".join(sums)), params)
+        return {partner_id: list(figures) for partner_id, *figures in cursor.fetchall()}

@@ -44,8 +44,17 @@ def enqueue(kind: str, *, key: str, payload: dict) -> None:
     A notice whose key exists already is left as it is: repeating a change's use case tells nobody twice.
     A rolled-back change takes its notice with it, and queues nothing.
     """
+    enqueue_many(kind, [(key, payload)])
+
+
+def enqueue_many(kind: str, notices: list[tuple[str, dict]]) -> None:
+    """``enqueue`` for a batch of (key, payload): one statement however many, for the periodic runs."""
+    if not notices:
+        return
     # ON CONFLICT DO NOTHING: no savepoint, and two transactions writing the same key at once both pass.
-    Notice.objects.bulk_create([Notice(kind=kind, key=key, payload=payload)], ignore_conflicts=True)
+    Notice.objects.bulk_create(
+        [Notice(kind=kind, key=key, payload=payload) for key, payload in notices], ignore_conflicts=True
+    )
     from portal.notices.tasks import nudge  # the task wraps this module
 
     transaction.on_commit(nudge)
