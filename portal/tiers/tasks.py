@@ -1,4 +1,4 @@
-"""The daily run (beat): tier review (the monthly one on the month's first run) and expiry, fanned out one task per batch.
+"""The daily run (beat): tier review (monthly on the month's first run) and expiry, one task per batch.
 
 Each batch task is safe to run twice, late, or beside another: see ``services``. The run itself only reads
 the partners' ids and queues the batches, so a worker per core shares the work.
