@@ -301,6 +301,7 @@ def update_account(
     email_statements: bool,
     email_redemption_updates: bool,
     email_programme_news: bool,
+    email_points_alerts: bool,
     acting_user: User,
 ) -> User:
     _check_self(user, acting_user)
@@ -309,8 +310,9 @@ def update_account(
     user.email_statements = email_statements
     user.email_redemption_updates = email_redemption_updates
     user.email_programme_news = email_programme_news
+    user.email_points_alerts = email_points_alerts
     fields = {"first_name", "last_name", "language", "email_statements", "email_redemption_updates"}
-    fields.add("email_programme_news")
+    fields |= {"email_programme_news", "email_points_alerts"}
     user.clean_fields(exclude=[field.name for field in User._meta.fields if field.name not in fields])
     user.save(update_fields=sorted(fields))
     return user

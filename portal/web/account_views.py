@@ -29,12 +29,14 @@ class AccountForm(forms.ModelForm):
             "email_statements",
             "email_redemption_updates",
             "email_programme_news",
+            "email_points_alerts",
         ]
         labels = {
             "language": gettext_lazy("Language of the portal and of your e-mails"),
             "email_statements": gettext_lazy("E-mail me the monthly statement"),
             "email_redemption_updates": gettext_lazy("E-mail me about my redemptions"),
             "email_programme_news": gettext_lazy("E-mail me programme news and offers"),
+            "email_points_alerts": gettext_lazy("E-mail me before points expire and when our tier changes"),
         }
         widgets = {"language": forms.RadioSelect}
 
@@ -53,6 +55,7 @@ def account(request):
             email_statements=data["email_statements"],
             email_redemption_updates=data["email_redemption_updates"],
             email_programme_news=data["email_programme_news"],
+            email_points_alerts=data["email_points_alerts"],
             acting_user=user,
         )
         translation.activate(data["language"])

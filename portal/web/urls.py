@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/", views.orders, name="orders"),
     path("orders/<path:external_id>/", views.order_detail, name="order_detail"),
     path("invoices/", views.invoices, name="invoices"),
+    path("tier/", views.tier, name="tier"),
     path("ping/", views.ping, name="ping"),
 ]
 

@@ -24,6 +24,9 @@ from portal.ledger.queries import (
     points_account_of,
     points_summary,
 )
+from portal.tiers.models import Tier, TierChange
+from portal.tiers.queries import EXPIRY_HORIZON_DAYS, expiring_soon, tier_card
+from portal.web.badges import badge_for
 from portal.web.entries import csv_header, csv_rows, entry_rows
 from portal.web.forms import ActivityFilterForm, cursor_of
 from portal.web.numbers import whole_number_format
@@ -35,6 +38,7 @@ ORDER_ENTRIES = 200  # an order's own entries: its points, their release, its re
 ENTRIES_PER_PAGE = 50
 ORDERS_PER_PAGE = 25
 INVOICES_PER_PAGE = 25
+TIER_CHANGES_PER_PAGE = 50
 EARLY_PAYMENT_SUGGESTIONS = 3
 
 
@@ -61,8 +65,16 @@ def dashboard(request):
             erp.invoices_to_pay_early(partner, today=timezone.localdate(now), limit=EARLY_PAYMENT_SUGGESTIONS)
         ),
         "rewards": _rewards_todo(reward_suggestions(partner, balance=summary.balance, now=now), summary.balance),
+        **_tier_context(partner),
+        "expiring": expiring_soon(partner),
+        "expiry_days": EXPIRY_HORIZON_DAYS,
     }
     return render(request, "web/dashboard.html", context)
+
+
+def _tier_context(partner) -> dict:
+    card = tier_card(partner)
+    return {"card": card, "badge": badge_for(card.tier.colour) if card else None}
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,17 @@ def _pay_early_todo(offers) -> list[Todo]:
         )
         for invoice, offer in offers
     ]
+
+
+@member_required
+@require_GET
+def tier(request):
+    """The company's tier, what each tier gives, and every change of its tier with the reason."""
+    partner = request.membership.partner
+    changes = TierChange.objects.filter(partner=partner).select_related("from_tier", "to_tier")
+    page = Paginator(changes, TIER_CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"partner": partner, **_tier_context(partner), "tiers": list(Tier.objects.all()), "page": page}
+    return render(request, "web/tier.html", context)
 
 
 @member_required

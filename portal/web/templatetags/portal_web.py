@@ -1,6 +1,7 @@
 """The portal's own template tags: the header's navigation, and the words for a ledger entry."""
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import cache
 
 from django import template
@@ -145,3 +146,9 @@ def chart_table_head(chart):
 @register.filter
 def chart_table_rows(chart):
     return points_chart.chart_table_rows(chart)
+
+
+@register.filter
+def factor(value) -> str:
+    """A multiplier as the breakdown writes it: 1.25, 1.5, 2 (no trailing zeros)."""
+    return f"{Decimal(value).normalize():f}"
