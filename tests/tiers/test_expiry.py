@@ -1,7 +1,6 @@
 """Points expire oldest first: hand-computed histories, runs twice, late and concurrently."""
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -13,27 +12,9 @@ from portal.ledger.queries import balance_of
 from portal.tiers import services
 from portal.tiers.models import TierSettings
 from tests.factories import PartnerFactory
+from tests.tiers.conftest import at, earn, spend
 
-pytestmark = pytest.mark.django_db(transaction=False)
-TZ = ZoneInfo("Asia/Jerusalem")
-
-
-def at(day: str) -> datetime:
-    return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=TZ) + timedelta(hours=12)
-
-
-def earn(partner, key, amount, day, pending=False):
-    ledger.post_transfer(
-        ledger.earning(
-            partner.pk, key=key, amount=amount, code=Code.ORDER, reason=key, pending=pending, effective_at=at(day)
-        )
-    )
-
-
-def spend(partner, key, amount, day, code=Code.REDEMPTION, hold=False):
-    ledger.post_transfer(
-        ledger.spending(partner.pk, key=key, amount=amount, code=code, reason=key, hold=hold, effective_at=at(day))
-    )
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
