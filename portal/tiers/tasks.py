@@ -15,8 +15,9 @@ from portal.tiers.queries import programme_today
 BATCH = 1_000
 
 
-def batches_of_partners(size: int = BATCH) -> list[list[int]]:
-    """The active partners' ids in batches of `size`, in id order."""
+def batches_of_partners(size: int | None = None) -> list[list[int]]:
+    """The active partners' ids in batches of `size` (BATCH), in id order."""
+    size = size or BATCH
     ids = list(Partner.objects.filter(status=Partner.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
