@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal
+.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal bench-periodic
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ bench-redeem: migrate
 # The demo's dashboard against a trivial signed-in page, served by gunicorn (needs `make seed` once).
 bench-portal: migrate
 	$(PY) bench/portal.py
+
+# The tier review and the expiry run at 20,000 and 100,000 partners, in a database of its own (--small: quick).
+bench-periodic: $(VENV)/.installed
+	$(PY) bench/periodic.py $(BENCH_ARGS)
