@@ -41,6 +41,7 @@ from accounts.admin_views import PortfolioPermissionPolicy, PortfolioScopedViewS
 from accounts.models import Partner
 from accounts.queries import partners_visible_to
 from portal.ledger.queries import balance_of
+from portal.tiers.models import Tier
 from portal.workflow_admin import (
     NextStepsColumn,
     NextStepsInspectMixin,
@@ -70,12 +71,6 @@ class ItemForm(WagtailAdminModelForm):
         required=False,
         help_text=_("None ticked: every kind."),
     )
-    tiers = SimpleArrayField(
-        forms.CharField(max_length=40),
-        label=_("Only for tiers"),
-        required=False,
-        help_text=_("Tier names, comma-separated (e.g. Gold, Platinum). Empty: every tier."),
-    )
     causes = SimpleArrayField(
         forms.CharField(max_length=200),
         label=_("Causes"),
@@ -90,6 +85,9 @@ class ItemForm(WagtailAdminModelForm):
         if "segments" in self.fields:
             self.fields["segments"].queryset = Tag.objects.order_by("name")
             self.fields["segments"].widget = forms.CheckboxSelectMultiple(choices=self.fields["segments"].choices)
+        if "tiers" in self.fields:
+            self.fields["tiers"].queryset = Tier.objects.order_by("threshold")
+            self.fields["tiers"].widget = forms.CheckboxSelectMultiple(choices=self.fields["tiers"].choices)
 
     def clean(self):
         cleaned = super().clean()

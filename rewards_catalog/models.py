@@ -85,13 +85,13 @@ class Item(models.Model):
         related_name="items",
         help_text=_("Gift cards only: while the pool has codes, a redemption gets its code at once."),
     )
-    # Limits; an empty list means no limit of that kind. Tiers are names until the tiers app exists.
-    tiers = ArrayField(
-        models.CharField(max_length=40),
+    # Limits; none chosen (an empty list) means no limit of that kind.
+    tiers = models.ManyToManyField(
+        "tiers.Tier",
         verbose_name=_("only for tiers"),
-        default=list,
         blank=True,
-        help_text=_("Tier names, comma-separated (e.g. Gold, Platinum). Empty: every tier."),
+        related_name="+",
+        help_text=_("Partners in any of these tiers. None chosen: every tier."),
     )
     partner_kinds = ArrayField(
         models.CharField(max_length=20, choices=Partner.Kind.choices),

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Partner, User
 from accounts.queries import partners_visible_to, sees_all_partners
 from portal.ledger.queries import Balance, balance_of
+from portal.tiers.queries import tier_of
 from rewards_catalog import rules
 from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
 
@@ -21,29 +22,33 @@ COUNTED_STATUSES = [Status.AWAITING_APPROVAL, Status.APPROVED, Status.SHIPPED, S
 # --- What a partner may redeem ----------------------------------------------------------------------
 
 
-def partner_tier(partner: Partner) -> str | None:
-    """The partner's tier name. Tiers are not built yet, so no partner has one: tier-limited items wait."""
-    return getattr(partner, "tier_name", None)
-
-
-def partner_facts(partner: Partner, *, segments_needed: bool = True) -> rules.PartnerFacts:
-    """What the rules need of the partner; its segments (a query) only when an item asks for some."""
+def partner_facts(partner: Partner, *, segments_needed: bool = True, tier_needed: bool = True) -> rules.PartnerFacts:
+    """What the rules need of the partner; its segments and its tier (a query each) only when an item asks."""
+    tier = tier_of(partner) if tier_needed else None
     return rules.PartnerFacts(
         is_active=partner.status == Partner.Status.ACTIVE,
         kind=partner.kind,
-        tier=partner_tier(partner),
+        tier=tier.pk if tier else None,
         segments=frozenset(partner.tags.values_list("id", flat=True)) if segments_needed else frozenset(),
     )
 
 
-def item_terms(item: Item, *, segment_ids=None) -> rules.ItemTerms:
-    """The item's terms; `segment_ids` when already known (a prefetch), else read."""
+def item_terms(item: Item, *, segment_ids=None, tier_ids=None) -> rules.ItemTerms:
+    """The item's terms; `segment_ids` when already known (a prefetch), else read. Its tiers are read from
+    `item.tiers` (a prefetch, else a query), with their names for the reason; given as `tier_ids` (an
+    annotation), they come without names, for callers that never show the reason."""
     if segment_ids is None:
         segment_ids = [tag.pk for tag in item.segments.all()]
+    if tier_ids is None:
+        tiers = sorted(item.tiers.all(), key=lambda tier: tier.threshold)
+        tier_ids, tier_names = [tier.pk for tier in tiers], tuple(tier.display_name for tier in tiers)
+    else:
+        tier_names = ()
     return rules.ItemTerms(
         is_active=item.is_active,
         stock=item.stock,
-        tiers=frozenset(item.tiers),
+        tiers=frozenset(tier_ids),
+        tier_names=tier_names,
         partner_kinds=frozenset(item.partner_kinds),
         segments=frozenset(segment_ids),
         limit_per_period=item.limit_per_period,
@@ -86,7 +91,8 @@ def shown_items(*, now: datetime | None = None) -> QuerySet[Item]:
     """The items the portal shows: those in the catalog; with `now`, without those that have ended
     (one that has not started yet is listed and says when it will)."""
     items = _in_catalog(now=now)
-    return items.select_related("category", "image").prefetch_related("segments").order_by("cost_points", "title")
+    items = items.select_related("category", "image").prefetch_related("segments", "tiers")
+    return items.order_by("cost_points", "title")
 
 
 def _in_catalog(*, now: datetime | None) -> QuerySet[Item]:
@@ -105,12 +111,17 @@ def offers_for(
 ) -> list[Offer]:
     """Each item with its reason for not being available to `partner` (if any) and what the partner lacks.
 
-    Four queries whatever the number of items: the balance, the partner's tags, and one count per limit
-    period among the items that have a per-partner limit.
+    A handful of queries whatever the number of items: the balance, the partner's tags and its tier (when an
+    item asks for them), and one count per limit period among the items that have a per-partner limit; the
+    items' segments and tiers come prefetched (`shown_items`) or are read per item.
     """
     items = list(items)
     balance = balance or balance_of(partner)
-    facts = partner_facts(partner, segments_needed=any(item.segments.all() for item in items))
+    facts = partner_facts(
+        partner,
+        segments_needed=any(item.segments.all() for item in items),
+        tier_needed=any(item.tiers.all() for item in items),
+    )
     redeemed = _redeemed_by_item(partner, [item for item in items if item.limit_per_period], now=now)
     offers = []
     for item in items:
@@ -140,13 +151,17 @@ class RewardSuggestions:
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
     (an item limited to other tiers, kinds or segments, out of stock, at its limit or not started yet is never
-    suggested): the catalog's own rules over one query of the items (and one of the company's segments when an
-    item is for some), for the dashboard asks on every view."""
+    suggested): the catalog's own rules over one query of the items (and one of the company's segments, one of
+    its tier, when an item is for some), for the dashboard asks on every view."""
     items = list(_suggestion_candidates(partner, now=now))
-    facts = partner_facts(partner, segments_needed=any(item.segment_ids for item in items))
+    facts = partner_facts(
+        partner,
+        segments_needed=any(item.segment_ids for item in items),
+        tier_needed=any(item.tier_ids for item in items),
+    )
     redeemable = next_goal = None
     for item in items:  # cheapest first
-        terms = item_terms(item, segment_ids=item.segment_ids)
+        terms = item_terms(item, segment_ids=item.segment_ids, tier_ids=item.tier_ids)
         facts_now = replace(facts, redeemed_in_period=item.redeemed_in_period)
         if rules.why_unavailable(terms, facts_now, now=now) is not None:
             continue
@@ -168,13 +183,15 @@ def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> 
 
 
 def _suggestion_candidates(partner: Partner, *, now: datetime) -> QuerySet[Item]:
-    """Every item the catalog shows now, cheapest first, with its segments' ids (`segment_ids`) and the units the
-    partner redeemed in its current limit period (`redeemed_in_period`)."""
+    """Every item the catalog shows now, cheapest first, with its segments' and tiers' ids (`segment_ids`,
+    `tier_ids`) and the units the partner redeemed in its current limit period (`redeemed_in_period`)."""
     segments = Item.segments.through.objects.filter(item=OuterRef("pk")).values("tag_id")
+    tiers = Item.tiers.through.objects.filter(item=OuterRef("pk")).values("tier_id")
     return (
         _in_catalog(now=now)
         .annotate(
             segment_ids=ArraySubquery(segments),
+            tier_ids=ArraySubquery(tiers),
             redeemed_in_period=_units_in_current_period(partner, now=now),
         )
         .order_by("cost_points", "title", "pk")

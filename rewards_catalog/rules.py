@@ -28,7 +28,8 @@ class ItemTerms:
 
     is_active: bool
     stock: int | None = None
-    tiers: frozenset[str] = frozenset()
+    tiers: frozenset[int] = frozenset()  # the ids of the tiers it is for; empty: every tier
+    tier_names: tuple[str, ...] = ()  # their names in the reader's language, lowest tier first, for the reason
     partner_kinds: frozenset[str] = frozenset()
     segments: frozenset[str] = frozenset()
     limit_per_period: int | None = None
@@ -43,7 +44,7 @@ class PartnerFacts:
 
     is_active: bool
     kind: str
-    tier: str | None = None  # None until the partner has a tier
+    tier: int | None = None  # the id of the partner's tier; None until the programme has reviewed it
     segments: frozenset[str] = frozenset()
     redeemed_in_period: int = 0  # units of this item redeemed in the item's current period (not rejected or cancelled)
 
@@ -70,7 +71,7 @@ def why_unavailable(item: ItemTerms, partner: PartnerFacts, *, now: datetime, qu
     if item.active_until and now >= item.active_until:
         return Unavailable("ended", _("This offer ended on %(date)s.") % {"date": _date(item.active_until)})
     if item.tiers and partner.tier not in item.tiers:
-        return Unavailable("tier", _("Only for these tiers: %(tiers)s.") % {"tiers": ", ".join(sorted(item.tiers))})
+        return Unavailable("tier", _("Only for these tiers: %(tiers)s.") % {"tiers": ", ".join(item.tier_names)})
     if item.partner_kinds and partner.kind not in item.partner_kinds:
         names = ", ".join(str(Partner.Kind(kind).label) for kind in sorted(item.partner_kinds))
         return Unavailable("partner_kind", _("Only for these kinds of partner: %(kinds)s.") % {"kinds": names})

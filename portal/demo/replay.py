@@ -73,7 +73,9 @@ class Replay:
         self.actions: list[tuple[datetime, int, Callable]] = []  # a heap of people's actions
         self.sequence = 0
         self.items = list(
-            Item.objects.filter(is_active=True, tiers=[]).prefetch_related("segments").order_by("-cost_points", "id")
+            Item.objects.filter(is_active=True, tiers__isnull=True)
+            .prefetch_related("segments")
+            .order_by("-cost_points", "id")
         )
         self.tags: dict[int, set[str]] = {}
 

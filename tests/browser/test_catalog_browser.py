@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from allauth.account.models import EmailAddress
 
-from tests.rewards_catalog.factories import CategoryFactory, ItemFactory, company, gift_card
+from tests.rewards_catalog.factories import CategoryFactory, ItemFactory, company, gift_card, tier
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ def test_an_owner_browses_redeems_a_gift_card_and_sees_its_code(browser, live_se
     vouchers = CategoryFactory(name="Vouchers", slug="vouchers")
     gift_card([CODE], cost_points=1_000, title="Bookshop voucher 50 €", category=vouchers)
     ItemFactory(title="Factory tour for two", cost_points=4_000, description="A day with the engineers.")
-    ItemFactory(title="Pioneer preview kit", cost_points=800, tiers=["Platinum"])
+    ItemFactory(title="Pioneer preview kit", cost_points=800, tiers=[tier("Platinum")])
 
     page = browser.new_page(viewport=PHONE)
     page.goto(f"{live_server.url}/accounts/login/?next=/rewards/")

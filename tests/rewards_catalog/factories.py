@@ -8,6 +8,7 @@ import factory
 from accounts.models import Membership
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
+from portal.tiers.models import Tier
 from rewards_catalog import services
 from rewards_catalog.models import Category, CodePool, Item
 from tests.factories import MembershipFactory, PartnerFactory, StaffFactory
@@ -27,11 +28,18 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Item
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Reward {n}")
     description = "Something partners like."
     kind = Item.Kind.EXPERIENCE
     cost_points = 100
+
+    @factory.post_generation
+    def tiers(self, create, extracted, **kwargs):
+        """`tiers=[tier, ...]`: the item is only for those tiers."""
+        if extracted:
+            self.tiers.set(extracted)
 
 
 class GoodsFactory(ItemFactory):
@@ -45,6 +53,19 @@ class CodePoolFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Voucher pool {n}")
     low_stock_threshold = 2
+
+
+def tier(name: str, *, threshold: int | None = None, multiplier: str = "1.00", name_he: str = "") -> Tier:
+    """The tier of that name, made when missing (by default at a threshold nobody reaches in a test)."""
+    found, _ = Tier.objects.get_or_create(
+        name=name,
+        defaults={
+            "name_he": name_he,
+            "multiplier": multiplier,
+            "threshold": threshold if threshold is not None else 10**12 + next(_keys),
+        },
+    )
+    return found
 
 
 def give_points(partner, amount: int) -> None:

@@ -13,7 +13,7 @@ from rewards_catalog import services
 from rewards_catalog.admin_views import redemption_viewset
 from rewards_catalog.models import CodePool, GiftCode, Item, Redemption
 from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory
-from tests.rewards_catalog.factories import CodePoolFactory, GoodsFactory, company, csv_file, gift_card
+from tests.rewards_catalog.factories import CodePoolFactory, GoodsFactory, company, csv_file, gift_card, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +239,7 @@ def test_a_partners_person_cannot_upload_codes():
 
 
 def test_a_manager_adds_a_catalog_item_with_its_limits(client):
+    gold, platinum = tier("Gold"), tier("Platinum")
     client.force_login(AccountManagerFactory())
     response = client.post(
         reverse("catalog_item:add"),
@@ -251,7 +252,7 @@ def test_a_manager_adds_a_catalog_item_with_its_limits(client):
             "cost_points": "2500",
             "stock": "12",
             "partner_kinds": ["reseller", "distributor"],
-            "tiers": "Gold, Platinum",
+            "tiers": [gold.pk, platinum.pk],
             "limit_per_period": "1",
             "limit_period": "year",
             "causes": "",
@@ -260,7 +261,7 @@ def test_a_manager_adds_a_catalog_item_with_its_limits(client):
     )
     assert response.status_code == 302, visible(response)[:2000]
     item = Item.objects.get(title="Barista course")
-    assert item.partner_kinds == ["reseller", "distributor"] and item.tiers == ["Gold", "Platinum"]
+    assert item.partner_kinds == ["reseller", "distributor"] and set(item.tiers.all()) == {gold, platinum}
     assert (item.limit_per_period, item.limit_period, item.stock) == (1, "year", 12)
 
 

@@ -14,7 +14,15 @@ from accounts.models import Membership
 from portal.ledger.queries import balance_of
 from rewards_catalog import services
 from rewards_catalog.models import Redemption
-from tests.rewards_catalog.factories import CategoryFactory, GoodsFactory, ItemFactory, colleague, company, gift_card
+from tests.rewards_catalog.factories import (
+    CategoryFactory,
+    GoodsFactory,
+    ItemFactory,
+    colleague,
+    company,
+    gift_card,
+    tier,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +54,7 @@ def visible(response) -> str:
 def test_the_catalog_shows_each_item_with_what_stands_between_the_company_and_it(client, owner):
     ItemFactory(title="Espresso machine", cost_points=400)
     ItemFactory(title="Trip to the factory", cost_points=1_500)
-    ItemFactory(title="Pioneer preview", tiers=["Platinum"], cost_points=50)
+    ItemFactory(title="Pioneer preview", tiers=[tier("Platinum")], cost_points=50)
     ItemFactory(title="Hidden", is_active=False)
     from taggit.models import Tag
 

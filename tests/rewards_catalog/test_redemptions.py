@@ -18,7 +18,7 @@ from rewards_catalog.errors import (
 )
 from rewards_catalog.models import Item, Redemption
 from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory
-from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, colleague, company, gift_card
+from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, colleague, company, gift_card, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_segment_kind_and_tier_limits(owner):
 
     for item, code in [
         (ItemFactory(partner_kinds=["distributor"]), "partner_kind"),
-        (ItemFactory(tiers=["Gold"]), "tier"),
+        (ItemFactory(tiers=[tier("Gold")]), "tier"),
     ]:
         with pytest.raises(ItemNotAvailable) as refused:
             services.redeem(item, member=owner, quantity=1)

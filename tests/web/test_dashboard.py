@@ -15,7 +15,7 @@ from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
 from rewards_catalog import services
-from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, company, give_points
+from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, company, give_points, tier
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
 
 pytestmark = pytest.mark.django_db
@@ -178,11 +178,11 @@ def test_a_reward_the_company_may_not_redeem_is_never_suggested(client, partner,
     give_points(partner, 1_000)
     tomorrow = timezone.now() + timedelta(days=1)
     ItemFactory(title="For distributors", cost_points=100, partner_kinds=[Partner.Kind.DISTRIBUTOR])
-    ItemFactory(title="For Gold", cost_points=200, tiers=["Gold"])
+    ItemFactory(title="For Gold", cost_points=200, tiers=[tier("Gold")])
     GoodsFactory(title="Sold out", cost_points=300, stock=0)
     ItemFactory(title="Withdrawn", cost_points=400, is_active=False)
     ItemFactory(title="Not started", cost_points=500, active_from=tomorrow)
-    ItemFactory(title="Too dear for now", cost_points=2_000, tiers=["Platinum"])
+    ItemFactory(title="Too dear for now", cost_points=2_000, tiers=[tier("Platinum")])
     client.force_login(member)
     todo = what_to_do_next(dashboard(client))
     assert "Redeem" not in todo and "more points for" not in todo

@@ -12,8 +12,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, User
+from portal.tiers.models import Tier
 from rewards_catalog import services
 from rewards_catalog.models import Category, CodePool, Item, Redemption
+
+# A tier the catalog names that does not exist yet is made at a threshold nobody reaches (as the migration
+# from names does): its item stays out of reach until the tier's threshold is set (by name) by whoever seeds tiers.
+UNREACHABLE = 10**15
 
 CATEGORIES = [
     ("vouchers", "Vouchers", "שוברים", 10),
@@ -73,13 +78,14 @@ class Command(BaseCommand):
                 kind=kind,
                 cost_points=cost,
                 stock=extra.get("stock"),
-                tiers=extra.get("tiers", []),
                 partner_kinds=extra.get("kinds", []),
                 causes=extra.get("causes", []),
                 limit_per_period=(extra.get("limit") or (None, ""))[0],
                 limit_period=(extra.get("limit") or (None, ""))[1],
                 code_pool=self._pool(title, uploader) if extra.get("pool") else None,
             )
+            if extra.get("tiers"):
+                item.tiers.set([self._tier(name) for name in extra["tiers"]])
             if extra.get("segments"):
                 from taggit.models import Tag
 
@@ -96,6 +102,13 @@ class Command(BaseCommand):
         if user is None:
             raise SystemExit("Run seed_demo first: the catalog's codes are uploaded by a programme administrator.")
         return user
+
+    def _tier(self, name: str) -> Tier:
+        found = Tier.objects.filter(name__iexact=name).first()
+        if found is None:
+            highest = Tier.objects.order_by("-threshold").values_list("threshold", flat=True).first() or 0
+            found = Tier.objects.create(name=name, threshold=max(UNREACHABLE, highest) + 1)
+        return found
 
     def _pool(self, title: str, uploader: User) -> CodePool:
         import io
