@@ -339,7 +339,7 @@ class GrantViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
 class TierChangeFilterSet(WagtailFilterSet):
     partner = ModelChoiceFilter(label=_("partner"), queryset=lambda request: partners_visible_to(request.user))
     reason = ChoiceFilter(label=_("reason"), choices=TierChange.Reason.choices)
-    to_tier = ModelChoiceFilter(label=_("to"), queryset=Tier.objects.all())
+    to_tier = ModelChoiceFilter(label=_("to tier"), queryset=Tier.objects.all())
 
     class Meta:
         model = TierChange
@@ -360,8 +360,8 @@ class TierChangeViewSet(PortfolioScopedViewSetMixin, ModelViewSet):
     list_display = [
         "partner",
         Column("changed_on", label=_("on"), accessor=lambda change: _day(change.changed_on)),
-        Column("from_tier", label=_("from"), accessor=lambda change: change.from_tier or "—"),
-        Column("to_tier", label=_("to")),
+        Column("from_tier", label=_("from tier"), accessor=lambda change: change.from_tier or "—"),
+        Column("to_tier", label=_("to tier")),
         Column("reason", label=_("reason"), accessor="get_reason_display"),
         Column(
             "qualifying_points", label=_("qualifying points"), accessor=lambda change: f"{change.qualifying_points:,}"

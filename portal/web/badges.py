@@ -1,7 +1,8 @@
 """A tier's badge in the colour an administrator chose, with text that stays readable on it.
 
-The colour is whatever the CMS accepted, so the text on it is picked here: dark ink or white, whichever
-contrasts more (WCAG's relative luminance). A colour that is not #rrggbb (data older than the field's
+The colour is whatever the CMS accepted, so the text on it is picked here: the portal's ink or white,
+whichever contrasts more (WCAG's relative luminance), or black or white where neither reaches 4.5:1 (a pure
+red, say); one of black and white always does. A colour that is not #rrggbb (data older than the field's
 check) falls back to the portal's grey, so nothing but a colour ever reaches the style attribute.
 """
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 INK = "#1d2433"  # the stylesheet's --ink
 WHITE = "#ffffff"
+BLACK = "#000000"
+READABLE = 4.5  # WCAG AA for text
 FALLBACK = "#6b7280"
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -41,4 +44,6 @@ def contrast(first: str, second: str) -> float:
 def badge_for(colour: str) -> Badge:
     background = colour.lower() if HEX.fullmatch(colour or "") else FALLBACK
     text = max((INK, WHITE), key=lambda ink: contrast(background, ink))
+    if contrast(background, text) < READABLE:
+        text = max((BLACK, WHITE), key=lambda ink: contrast(background, ink))
     return Badge(background, text)
