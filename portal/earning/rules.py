@@ -99,9 +99,16 @@ class Part:
     name: str = ""
     factor: str = ""
     count: int = 0
+    name_he: str = ""  # the name in Hebrew, where the thing named has one (a tier)
 
     def as_data(self) -> dict:
-        data = {"rule": str(self.rule), "points": self.points, "name": self.name, "factor": self.factor}
+        data = {
+            "rule": str(self.rule),
+            "points": self.points,
+            "name": self.name,
+            "name_he": self.name_he,
+            "factor": self.factor,
+        }
         return {key: value for key, value in data.items() if value != ""} | (
             {"count": self.count} if self.count else {}
         )
@@ -146,6 +153,7 @@ def order_points(
     qualifying_orders_before: int,
     tier_multiplier: Decimal = ONE,
     tier_name: str = "",
+    tier_name_he: str = "",
 ) -> Points:
     """Points for one order.
 
@@ -179,7 +187,8 @@ def order_points(
     if tier_multiplier != ONE:
         variable = sum((amount for _, amount in parts), Decimal(0))
         factor = _format_multiplier(tier_multiplier)
-        tier = Part(f"{tier_name or 'tier'} x{factor}", 0, rule=Rule.TIER, name=tier_name, factor=factor)
+        label = f"{tier_name or 'tier'} x{factor}"
+        tier = Part(label, 0, rule=Rule.TIER, name=tier_name, name_he=tier_name_he, factor=factor)
         parts.append((tier, variable * (tier_multiplier - ONE)))
         per_line = [p * tier_multiplier for p in per_line]
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.earning.rules import Rule
+from portal.languages import in_language
 from portal.ledger.wording import (
     About,
     PartFacts,
@@ -102,9 +103,11 @@ ABOUT_WORDS = [
 
 
 def _tier(facts: PartFacts) -> str:
+    """The tier's part ("1,250 Gold tier ×1.25") names the tier in the reader's language: Hebrew in Hebrew."""
     if not facts["name"]:
         return _("%(points)s tier ×%(factor)s") % facts
-    return _("%(points)s %(name)s tier ×%(factor)s") % facts
+    name = in_language(facts["name"], facts.get("name_he", ""))
+    return _("%(points)s %(name)s tier ×%(factor)s") % {**facts, "name": name}
 
 
 PART_WORDS = {

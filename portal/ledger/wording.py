@@ -106,6 +106,7 @@ class PartFacts(TypedDict):
     name: str
     factor: str
     count: int
+    name_he: str  # the name in Hebrew, where the part stored one (a tier's)
 
 
 _PARTS: dict[str, Callable[[PartFacts], str]] = {}
@@ -195,6 +196,7 @@ def _part(part: dict) -> str | None:
             name=part.get("name", ""),
             factor=part.get("factor", ""),
             count=part.get("count", 0),
+            name_he=part.get("name_he", ""),
         )
     )
 
