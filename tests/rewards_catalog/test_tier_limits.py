@@ -17,6 +17,7 @@ from portal.tiers.services import review_tiers
 from rewards_catalog import services
 from rewards_catalog.errors import ItemNotAvailable
 from rewards_catalog.models import Item
+from tests.factories import AccountManagerFactory
 from tests.rewards_catalog.factories import ItemFactory, company, tier
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,23 @@ def test_the_migration_links_items_and_an_unknown_name_stays_unredeemable():
     with pytest.raises(ItemNotAvailable) as refused:
         services.redeem(Item.objects.get(pk=ids["founders"]), member=gold, quantity=1)
     assert refused.value.code == "tier"
+
+
+# --- The CMS -------------------------------------------------------------------------------------------------
+
+
+def test_the_cms_edits_an_items_tiers_as_a_list_of_checkboxes(client, tiers):
+    item = ItemFactory(title="Dinner", tiers=[tiers["gold"]])
+    client.force_login(AccountManagerFactory())
+    url = reverse("catalog_item:edit", args=[item.pk])
+    page = client.get(url).content.decode()
+    boxes = dict(re.findall(r'<input type="checkbox" name="tiers" value="(\d+)"([^>]*)>', page))
+    assert set(boxes) == {str(t.pk) for t in tiers.values()}
+    assert "checked" in boxes[str(tiers["gold"].pk)] and "checked" not in boxes[str(tiers["silver"].pk)]
+
+    form = {"title": "Dinner", "kind": Item.Kind.EXPERIENCE, "cost_points": "100", "is_active": "on", "causes": ""}
+    response = client.post(url, {**form, "tiers": [tiers["silver"].pk, tiers["platinum"].pk]})
+    assert response.status_code == 302
+    assert set(item.tiers.all()) == {tiers["silver"], tiers["platinum"]}
+    client.post(url, form)
+    assert not item.tiers.exists()
