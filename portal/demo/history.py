@@ -102,6 +102,23 @@ NORTHWIND_SCRIPT = {
 }
 
 
+# A kiosk that catered a wedding season: twenty machines lift it to Silver; it sends eighteen back after the
+# return window (a clawback) in the month before last, so the last two monthly reviews find it below Silver
+# and the latest warns that the next one moves it down. Its own orders are few (a fixed, low activity).
+DOWNGRADE_DOMAIN = "cornerkiosk.example"
+DOWNGRADE_ACTIVITY = 0.5
+CATERING_LINES = [{"line_no": 1, "sku": "MCH-PRO300", "category": "Machines", "quantity": 20,
+                   "net_amount": "49000.00"}]  # fmt: skip
+CATERING_RETURNED = 18
+CATERING_RETURN_AFTER_DAYS = 50
+
+
+def catering_return_day(today: date) -> date:
+    """The 15th of the month before last: after that month's review, before last month's."""
+    index = today.year * 12 + today.month - 1 - 2
+    return date(index // 12, index % 12 + 1, 15)
+
+
 @dataclass(frozen=True)
 class Person:
     user_id: int
@@ -130,7 +147,7 @@ def timeline_of(spec: PartnerSpec) -> Timeline:
     rng = random.Random(f"{spec.rng_seed}:timeline")
     if spec.status == Partner.Status.APPLIED:
         return Timeline(joined_days_ago=rng.randint(3, 20), stopped_days_ago=0)
-    recent = not spec.is_northwind and rng.random() < 0.2
+    recent = not spec.is_northwind and rng.random() < 0.2 and spec.domain != DOWNGRADE_DOMAIN
     joined = rng.randint(40, HISTORY_DAYS - 20) if recent else rng.randint(HISTORY_DAYS + 60, 1_400)
     stopped = rng.randint(40, 120) if spec.status == Partner.Status.SUSPENDED else 0
     return Timeline(joined_days_ago=joined, stopped_days_ago=stopped)
@@ -160,6 +177,12 @@ class _Walk:
         self.rng = random.Random(spec.rng_seed)
         self.profile = PROFILES[spec.kind]
         self.activity = 1.6 if spec.is_northwind else self.rng.uniform(0.5, 1.4)
+        if spec.domain == DOWNGRADE_DOMAIN:
+            self.activity = DOWNGRADE_ACTIVITY
+            returned_days_ago = (today - catering_return_day(today)).days
+            self.script = {returned_days_ago + CATERING_RETURN_AFTER_DAYS: [("catering_order", {})]}
+        else:
+            self.script = NORTHWIND_SCRIPT if spec.is_northwind else {}
         self.events: list[Event] = []
         self.numbers: dict[str, int] = {}
         self.learned: set[tuple[int, str]] = set()
@@ -189,9 +212,7 @@ class _Walk:
             events.append(("redemption", {}))
         if rng.random() < 0.1 / 30:
             events.append(("adjustment", {}))
-        if self.spec.is_northwind:
-            events += NORTHWIND_SCRIPT.get(self.day, [])
-        return events
+        return events + self.script.get(self.day, [])
 
     # --- events ---------------------------------------------------------------------------
 
@@ -214,6 +235,19 @@ class _Walk:
             self._return(order, placed_at, lines, whole=returned == "all", late=returned == "late")
         if returned != "all":  # an order sent back at once is cancelled before it is invoiced
             self._invoice(placed_at, lines, open_invoice=open_invoice)
+
+    def _catering_order(self):
+        """The kiosk's one big order, most of it sent back after the return window; its invoice is still open."""
+        placed_at = self._at()
+        order = self._id("SO", "order", 4)
+        self._add(placed_at, "order", {"external_id": order, "partner": self.spec.external_id,
+                                       "placed_at": placed_at.isoformat(), "currency": self.currency,
+                                       "lines": CATERING_LINES})  # fmt: skip
+        at = placed_at + timedelta(days=CATERING_RETURN_AFTER_DAYS, hours=2)
+        self._add(at, "return", {"external_id": self._id("RMA", "return", 3), "order": order,
+                                 "returned_at": at.isoformat(),
+                                 "lines": [{"line_no": 1, "quantity": CATERING_RETURNED}]})  # fmt: skip
+        self._invoice(placed_at, CATERING_LINES, open_invoice=True)
 
     def _lines(self) -> list[dict]:
         """A few lines whose net amounts add up to about what this kind of partner spends on an order."""

@@ -3,7 +3,8 @@
 Each week, in this order: what people did (redemptions and their decisions, adjustments), against the
 balance the weeks before left; then what the ERP sent (orders, invoices, returns, payments) through
 ``portal.earning.services.record`` in one batch per kind, with ``source="demo"``; then the quizzes,
-referrals and welcome bonuses; then ``release_order_points`` as the periodic task would have run it.
+referrals and welcome bonuses; then ``release_order_points`` as the periodic task would have run it, and
+the programme's other periodic runs (``after_week``: the tier review and the expiry run).
 
 People's actions run "on the day" (``demo_clock``): the services read the time from
 ``django.utils.timezone.now``, so their rows and ledger entries carry the day of the history, not the
@@ -64,8 +65,17 @@ def demo_clock(moment: datetime):
 
 
 class Replay:
-    def __init__(self, partners: dict[str, Partner], *, replayed: set[str], administrator: User, horizon: datetime):
+    def __init__(
+        self,
+        partners: dict[str, Partner],
+        *,
+        replayed: set[str],
+        administrator: User,
+        horizon: datetime,
+        after_week: Callable[[datetime], None] = lambda end: None,
+    ):
         self.partners = partners
+        self.after_week = after_week  # the programme's periodic runs, at the end of each week
         self.replayed = replayed  # partners whose history an earlier run sent: their people did it all then
         self.administrator = administrator
         self.horizon = horizon  # nothing happens at or after it
@@ -99,7 +109,9 @@ class Replay:
             self._act_until(end)
             self._week(sorted(weeks.get(week, []), key=lambda pe: pe[1].at))
             earning.release_order_points(now=end)
+            self.after_week(end)
         self._act_until(self.horizon)
+        self.after_week(self.horizon)
         return self.tally
 
     # --- what the ERP sent ------------------------------------------------------------------

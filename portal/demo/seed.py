@@ -2,9 +2,10 @@
 
 The history goes through the same paths as the product's: orders, returns, invoices and payments
 through ``portal.earning.services.record`` (as the ERP API and the CSV import send them), the return
-window through ``release_order_points``, adjustments through ``portal.earning.adjustments`` and
-redemptions through ``rewards_catalog.services``; so every demo number is explained by a record a
-partner can see. See ``history`` (what happened) and ``replay`` (sending it through the services).
+window through ``release_order_points``, adjustments through ``portal.earning.adjustments``,
+redemptions through ``rewards_catalog.services``, and the tier review and the expiry run through
+``portal.tiers.services`` week by week (``portal.demo.tiers``); so every demo number is explained by a
+record a partner can see. See ``history`` (what happened) and ``replay`` (sending it through the services).
 
 ``seed_demo`` is safe to run again and again: people and partners are found by their e-mail address
 and ERP id, the ERP's records keep their ids (the services answer "duplicate"), redemptions their
@@ -38,6 +39,7 @@ from portal.demo.directory import (
 from portal.demo.history import Person, partner_history, timeline_of
 from portal.demo.programme import seed_catalog, seed_earning_rules
 from portal.demo.replay import DemoRefused, Replay, Tally
+from portal.demo.tiers import MATCHED_DOMAIN, ProgrammeRuns, seed_tiers
 from portal.earning.models import EarningSettings
 from portal.ledger.models import Transfer
 
@@ -77,6 +79,7 @@ class SeedSummary:
     transfers_created: int = 0
     records: Tally = field(default_factory=Tally)
     rules_set: bool = False
+    tiers_set: bool = False
     new_partner_ids: set[int] = field(default_factory=set)
     seconds: float = 0.0
     logins: list[tuple[str, str]] = field(default_factory=list)  # (who, e-mail)
@@ -108,13 +111,19 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
         replayed = {p for p, partner in partners.items() if partner.pk not in summary.new_partner_ids}
         people = _seed_people(specs, partners, password, summary)
         summary.rules_set = seed_earning_rules(today)
+        summary.tiers_set = seed_tiers()  # before the catalog, whose items name tiers
         seed_catalog(administrator)
         currency = EarningSettings.load().currency
         histories = {
             spec.external_id: partner_history(spec, people=people[spec.external_id], today=today, currency=currency)
             for spec in specs
         }
-        replay = Replay(partners, replayed=replayed, administrator=administrator, horizon=_at(today, 0))
+        new = [partner for partner in partners.values() if partner.pk in summary.new_partner_ids]
+        matched = next((partners[s.external_id] for s in specs if s.domain == MATCHED_DOMAIN), None)
+        runs = ProgrammeRuns(new, matched=matched, horizon=_at(today, 0))
+        replay = Replay(
+            partners, replayed=replayed, administrator=administrator, horizon=_at(today, 0), after_week=runs
+        )
         summary.records = replay.run(histories)
         # Suspended partners earned like the others until they stopped; they are suspended now.
         accounts.suspend_partners(partner_ids=suspend)

@@ -6,7 +6,7 @@ from portal.demo.seed import DEMO_PASSWORD, MAX_PARTNERS_PER_KIND, RECORDS, seed
 class Command(BaseCommand):
     help = (
         "Create the demo programme: staff, partners of every kind, their people, the earning rules, the gift"
-        " catalog and eight months of business sent through the product's own services (orders, returns,"
+        " catalog, the tiers and eight months of business sent through the product's own services (orders, returns,"
         " invoices and payments as the ERP sends them, redemptions, adjustments). Safe to run again: what"
         " exists is left as it is. A database seeded before the demo went through these services (its ledger"
         " keys were demo:<id>:<n>) holds a second, different history: drop and recreate it first."
@@ -40,6 +40,11 @@ class Command(BaseCommand):
         )
         if s.rules_set:
             self.stdout.write("Earning rules set for the demo: category multipliers and two campaigns.")
+        if s.tiers_set:
+            self.stdout.write(
+                "Tiers set for the demo: Member, Silver (5,000), Gold (25,000) and Platinum (200,000 qualifying"
+                " points); points expire after 8 months. Reviewed and expired week by week through the history."
+            )
         if not s.anything_created:
             self.stdout.write("Nothing new: the demo programme was already complete.")
         self.stdout.write(f"Sign in at /accounts/login/ with the password {DEMO_PASSWORD!r}:")
