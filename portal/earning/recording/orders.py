@@ -32,6 +32,7 @@ from portal.earning.wording import OrderAbout, OrderReleasedAbout
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
 from portal.ledger.queries import open_pending
+from portal.tiers import queries as tiers
 
 _ORDER_COLUMNS = [
     *RECORD_COLUMNS,
@@ -58,13 +59,10 @@ _LINE_COLUMNS = [
 ]
 
 
-def tier_multipliers(partner_ids: Sequence[int]) -> dict[int, tuple[str, Decimal]]:
-    """The tier each partner earns at, as (tier name, multiplier).
-
-    The hook through which tiers multiply order points. Until the programme
-    has tiers, every partner earns at x1 and this answers nothing.
-    """
-    return {}
+def tier_multipliers(partner_ids: Sequence[int]) -> dict[int, tuple[str, str, Decimal]]:
+    """The tier each partner earns at, as (tier name, its Hebrew name, multiplier); partners at x1 are left
+    out. The hook through which tiers multiply order points: one query for the whole batch."""
+    return tiers.tier_multipliers(partner_ids)
 
 
 def record_orders(items: Sequence[OrderIn], *, source: str) -> list[ItemResult]:
@@ -109,7 +107,7 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
     placed = [item.placed_at for item in items]
     programme = load_programme(min(placed), max(placed))
     tags = _partner_tags([p.id for p in partners.values()])
-    tiers = tier_multipliers([p.id for p in partners.values()])
+    multipliers = tier_multipliers([p.id for p in partners.values()])
     punched = _punches_so_far([p.id for p in partners.values()])
 
     now = timezone.now()
@@ -126,7 +124,7 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
             batch.reject(item, "lines", f"the lines add up to {net_total:,}: beyond any order")
             continue
         if partner.status == Partner.Status.ACTIVE:
-            tier_name, tier_multiplier = tiers.get(partner.id, ("", rules.ONE))
+            tier_name, tier_name_he, tier_multiplier = multipliers.get(partner.id, ("", "", rules.ONE))
             points = rules.order_points(
                 order_lines,
                 placed_at=item.placed_at,
@@ -136,6 +134,7 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
                 qualifying_orders_before=punched[partner.id],
                 tier_multiplier=tier_multiplier,
                 tier_name=tier_name,
+                tier_name_he=tier_name_he,
             )
             breakdown, parts = points.breakdown, points.parts_data
             if points.total > MAX_POINTS:
