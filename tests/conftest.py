@@ -65,6 +65,7 @@ ROLE_MIGRATIONS = [
     ("accounts.migrations.0002_cms_groups", "create_groups"),
     ("portal.earning.migrations.0003_programme_roles", "grant"),
     ("rewards_catalog.migrations.0002_cms_groups", "grant"),
+    ("portal.tiers.migrations.0002_cms_roles", "grant"),
 ]
 
 

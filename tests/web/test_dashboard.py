@@ -146,7 +146,7 @@ def test_an_open_invoice_suggests_paying_it_early_with_the_date_and_the_points(c
 def test_the_dashboard_is_honest_about_what_does_not_exist_yet(client, member):
     client.force_login(member)
     page = dashboard(client)
-    assert "Tiers are coming" in page
+    assert "Your company has no tier yet." in page
     assert "expire" not in page.lower()
     assert "quiz" not in page.lower() and "referral link" not in page.lower()
 
