@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "accounts",
     "portal.ledger",
     "portal.tiers",
+    "portal.statements",
     "portal.earning",
     "portal.web",
     "rewards_catalog",
