@@ -51,8 +51,8 @@ class ExpiryAbout(About):
 # lots' running sum in age order; a lot is consumed while the account's debits reach past it.
 _LEFT_SQL = """
 WITH accounts AS (
-    SELECT id, partner_id, debits_posted + debits_pending AS consumed
-    FROM ledger_account WHERE partner_id = ANY(%(partners)s::bigint[])
+    SELECT a.id, a.partner_id, a.debits_posted + a.debits_pending AS consumed
+    FROM unnest(%(partners)s::bigint[]) AS p(id) JOIN ledger_account a ON a.partner_id = p.id
 ), lots AS (
     SELECT t.credit_account_id AS account_id, t.amount,
            ((t.effective_at AT TIME ZONE %(tz)s)::date + make_interval(months => %(months)s))::date AS expires_on,
@@ -85,19 +85,28 @@ def expiring(partner_ids: Sequence[int], *, months: int, until: date, since: dat
         return [Expiring(partner_id, day, points) for partner_id, day, points in cursor.fetchall()]
 
 
-def expire_due(partner_ids: Sequence[int], *, months: int, today: date) -> list[Expiring]:
-    """Expire what is due on `today` (or before) for a batch of partners; what was expired now.
+@dataclass(frozen=True)
+class ExpiryRun:
+    expired: list[Expiring]  # what this run expired
+    coming: list[Expiring]  # what expires after today, up to the day asked for
+
+
+def expire_due(partner_ids: Sequence[int], *, months: int, today: date, coming_until: date | None = None) -> ExpiryRun:
+    """Expire what is due on `today` (or before) for a batch of partners, and say what expires after it up
+    to `coming_until` (for the warnings): the lots are read once, under the locks.
 
     Safe to run twice, late, or beside another run: the accounts are locked before anything is read, and
-    each partner's expiries are keyed by their day.
+    each partner's expiries are keyed by their day. Expiring the due lots leaves the later ones as they are.
     """
     if not months or not partner_ids:
-        return []
+        return ExpiryRun([], [])
     with transaction.atomic():
         _lock(sorted(set(partner_ids)))
-        due = expiring(partner_ids, months=months, until=today)
+        lots = expiring(partner_ids, months=months, until=max(today, coming_until or today))
+        due = [item for item in lots if item.expires_on <= today]
+        coming = [item for item in lots if item.expires_on > today]
         if not due:
-            return []
+            return ExpiryRun([], coming)
         before = _expiries_so_far(due)
         requests = [
             ledger.spending(
@@ -117,7 +126,8 @@ def expire_due(partner_ids: Sequence[int], *, months: int, today: date) -> list[
     failed = [r for r in results if not r.ok]
     if failed:  # impossible under the locks: what is left of the lots never exceeds the balance
         raise AssertionError(f"expiry: {len(failed)} transfers refused, first {failed[0].error}")
-    return [item for item, result in zip(due, results, strict=True) if result.status == "created"]
+    expired = [item for item, result in zip(due, results, strict=True) if result.status == "created"]
+    return ExpiryRun(expired, coming)
 
 
 def _key(item: Expiring, expired_before: int) -> str:

@@ -150,8 +150,18 @@ class Transfer(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["debit_account", "effective_at"], name="transfer_debit_idx"),
-            models.Index(fields=["credit_account", "effective_at"], name="transfer_credit_idx"),
+            # An account's entries by date; covering what expiry and tier qualification sum (amount, code,
+            # phase, id), so those runs read the index alone, not a page of the table per entry.
+            models.Index(
+                fields=["debit_account", "effective_at"],
+                include=["amount", "code", "phase"],
+                name="transfer_debit_cover_idx",
+            ),
+            models.Index(
+                fields=["credit_account", "effective_at"],
+                include=["id", "amount", "code", "phase"],
+                name="transfer_credit_cover_idx",
+            ),
             models.Index(fields=["ref_type", "ref_id"], name="transfer_ref_idx"),
         ]
         triggers = [pgtrigger.Protect(name="transfers_are_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]

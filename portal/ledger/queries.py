@@ -404,7 +404,9 @@ ORDER BY r.id
 # Per partner, the points of some codes credited (posted) less those of other codes debited, since each of
 # several moments: a tier's qualifying points over a rolling window, now and as they will stand later.
 _NET_SINCE_SQL = """
-WITH accounts AS (SELECT id, partner_id FROM ledger_account WHERE partner_id = ANY(%(partners)s::bigint[])),
+WITH accounts AS (
+    SELECT a.id, a.partner_id FROM unnest(%(partners)s::bigint[]) AS p(id) JOIN ledger_account a ON a.partner_id = p.id
+),
 moved AS (
     SELECT a.partner_id, t.amount, t.effective_at FROM ledger_transfer t JOIN accounts a ON a.id = t.credit_account_id
     WHERE t.phase IN ('posted', 'post_pending') AND t.code = ANY(%(credits)s::text[]) AND t.effective_at >= %(first)s
