@@ -165,3 +165,20 @@ def test_the_command_reports_the_logins_and_then_nothing_new(db, capsys):
     second = capsys.readouterr().out
     assert NORTHWIND_OWNER in first and DEMO_PASSWORD in first and "Nothing new" not in first
     assert "Nothing new" in second and "(0 new)" in second
+
+
+def test_the_demo_partners_hold_real_tiers_and_some_points_expire_soon(seeded):
+    from portal.tiers.models import PartnerTier, Tier, TierChange, TierGrant
+    from portal.tiers.queries import expiring_soon
+
+    assert list(Tier.objects.values_list("name", "threshold")) == [
+        ("Member", 0), ("Silver", 5_000), ("Gold", 25_000), ("Platinum", 200_000),
+    ]  # fmt: skip
+    active = Partner.objects.filter(status=Partner.Status.ACTIVE)
+    held = PartnerTier.objects.filter(partner__in=active)
+    assert held.count() == active.count()
+    assert held.values("tier").distinct().count() >= 2  # the demo's partners stand at different tiers
+    assert TierChange.objects.filter(reason=TierChange.Reason.QUALIFIED).exists()  # made by the review
+    grant = TierGrant.objects.select_related("granted_by").get()
+    assert grant.granted_by.is_staff and grant.reason
+    assert any(expiring_soon(p) for p in active)  # some points come due within 90 days
