@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from portal.bulk import batch_cursor
 from portal.ledger import services as ledger
-from portal.ledger.models import PROGRAMME_SHARDS, AccountKind, Code
+from portal.ledger.models import PROGRAMME_SHARDS, AccountKind, Code, Transfer
 from portal.ledger.wording import About, day, number, register_about
 
 
@@ -107,7 +107,8 @@ def expire_due(partner_ids: Sequence[int], *, months: int, today: date, coming_u
         coming = [item for item in lots if item.expires_on > today]
         if not due:
             return ExpiryRun([], coming)
-        before = _expiries_so_far(due)
+        existing = _existing_keys(due)
+        before = _expiries_so_far([item for item in due if _key(item, 0) in existing])
         requests = [
             ledger.spending(
                 item.partner_id,
@@ -135,6 +136,12 @@ def _key(item: Expiring, expired_before: int) -> str:
     return key if not expired_before else f"{key}:{expired_before + 1}"
 
 
+def _existing_keys(due: list[Expiring]) -> set[str]:
+    """The first expiry keys of `due` that exist: one probe of the key index each (points that came back
+    into a lot already expired are rare; only their partners are counted further)."""
+    return set(Transfer.objects.filter(key__in=[_key(item, 0) for item in due]).values_list("key", flat=True))
+
+
 def _lock(partner_ids: list[int]) -> None:
     """The batch's partner accounts and the expired account's rows, in id order, as the ledger locks."""
     expired = [(AccountKind.EXPIRED.value, shard) for shard in range(PROGRAMME_SHARDS)]
@@ -149,6 +156,8 @@ def _lock(partner_ids: list[int]) -> None:
 
 def _expiries_so_far(due: list[Expiring]) -> dict[tuple[int, date], int]:
     """How many expiry transfers each (partner, day) of `due` has already: the next one's key follows them."""
+    if not due:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
             """
