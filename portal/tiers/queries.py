@@ -14,7 +14,7 @@ from portal.ledger import expiry
 from portal.ledger.models import Code
 from portal.ledger.queries import net_points_since
 from portal.tiers import rules
-from portal.tiers.models import PartnerTier, Tier, TierChange, TierSettings
+from portal.tiers.models import PartnerTier, Tier, TierSettings
 
 EXPIRY_HORIZON_DAYS = 90  # how far ahead the dashboard (and the statement) shows expiring points
 
@@ -75,7 +75,6 @@ class TierCard:
     progress_percent: int
     granted_until: date | None
     keep: Keep | None
-    history: list[TierChange]
 
 
 def tier_card(partner: Partner, *, today: date | None = None) -> TierCard | None:
@@ -114,5 +113,4 @@ def tier_card(partner: Partner, *, today: date | None = None) -> TierCard | None
         progress_percent=percent,
         granted_until=grant.ends_on if grant and grant.tier_id == status.tier_id else None,
         keep=keep,
-        history=list(TierChange.objects.filter(partner=partner).select_related("from_tier", "to_tier")[:10]),
     )
