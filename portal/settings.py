@@ -163,6 +163,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=20),
         "options": {"expires": 20 * 60 * 60},
     },
+    # Last month's statements, on the 1st after the tiers' monthly review (00:20) so they show the new tier.
+    "statements-monthly": {
+        "task": "portal.statements.tasks.monthly_run",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+        "options": {"expires": 20 * 60 * 60},
+    },
     # Notices (e-mails about changes) go out when their change commits; this sweep sends any whose run was
     # lost, and retries those that failed.
     "deliver-notices": {
@@ -256,8 +262,14 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from it; `collectstatic` fills it
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Statements are no media: nothing serves their folder; the download views read them through this storage.
+STATEMENTS_ROOT = env.path("STATEMENTS_ROOT", default=VAR_DIR / "statements")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "statements": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": STATEMENTS_ROOT, "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -66,6 +66,7 @@ ROLE_MIGRATIONS = [
     ("portal.earning.migrations.0003_programme_roles", "grant"),
     ("rewards_catalog.migrations.0002_cms_groups", "grant"),
     ("portal.tiers.migrations.0002_cms_roles", "grant"),
+    ("portal.statements.migrations.0003_cms_roles", "grant"),
 ]
 
 

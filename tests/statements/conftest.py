@@ -1,10 +1,20 @@
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
 
 TZ = ZoneInfo("Asia/Jerusalem")
+
+
+@pytest.fixture(autouse=True)
+def statements_in_a_folder_of_their_own(settings, tmp_path):
+    """Each test's statement files in its own folder (the storage is reset when STORAGES changes)."""
+    storages = {**settings.STORAGES}
+    storages["statements"] = {**storages["statements"], "OPTIONS": {"location": tmp_path / "statements"}}
+    settings.STORAGES = storages
 
 
 def at(day: str | date, hour: int = 12) -> datetime:
