@@ -125,7 +125,7 @@ def make_batch(batch_id: int) -> BatchResult:
 
 
 def make_statements(partner_ids: Sequence[int], month: date, *, run: StatementRun | None = None,
-                    by: User | None = None, chunk: int = CHUNK) -> BatchResult:  # fmt: skip
+                    by: User | None = None, chunk: int | None = None) -> BatchResult:  # fmt: skip
     """Make the missing statements of `month` for these partners; return how many it made and how many
     existed already (a partner that is gone is neither)."""
     statement_month = StatementMonth.of(month)
@@ -135,6 +135,7 @@ def make_statements(partner_ids: Sequence[int], month: date, *, run: StatementRu
     )
     missing = list(Partner.objects.filter(pk__in=partner_ids).exclude(pk__in=existing).order_by("pk"))
     branding = StatementBranding.load()
+    chunk = chunk or CHUNK
     made = 0
     for start in range(0, len(missing), chunk):
         figures = gather(missing[start : start + chunk], statement_month)
