@@ -39,9 +39,11 @@ from portal.demo.directory import (
 from portal.demo.history import Person, partner_history, timeline_of
 from portal.demo.programme import seed_catalog, seed_earning_rules
 from portal.demo.replay import DemoRefused, Replay, Tally
+from portal.demo.statements import StatementRuns
 from portal.demo.tiers import MATCHED_DOMAIN, ProgrammeRuns, seed_tiers
 from portal.earning.models import EarningSettings
 from portal.ledger.models import Transfer
+from portal.statements.models import Statement
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -80,6 +82,7 @@ class SeedSummary:
     records: Tally = field(default_factory=Tally)
     rules_set: bool = False
     tiers_set: bool = False
+    statements: int = 0
     new_partner_ids: set[int] = field(default_factory=set)
     seconds: float = 0.0
     logins: list[tuple[str, str]] = field(default_factory=list)  # (who, e-mail)
@@ -120,13 +123,20 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
         }
         new = [partner for partner in partners.values() if partner.pk in summary.new_partner_ids]
         matched = next((partners[s.external_id] for s in specs if s.domain == MATCHED_DOMAIN), None)
-        runs = ProgrammeRuns(new, matched=matched, horizon=_at(today, 0))
+        tier_runs = ProgrammeRuns(new, matched=matched, horizon=_at(today, 0))
+        statement_runs = StatementRuns(new_partners=bool(new), horizon=_at(today, 0))
+
+        def runs(at: datetime) -> None:  # the programme's periodic runs, as beat would have started them
+            tier_runs(at)
+            statement_runs(at)
+
         replay = Replay(
             partners, replayed=replayed, administrator=administrator, horizon=_at(today, 0), after_week=runs
         )
         summary.records = replay.run(histories)
         # Suspended partners earned like the others until they stopped; they are suspended now.
         accounts.suspend_partners(partner_ids=suspend)
+        summary.statements = Statement.objects.count()
         summary.transfers = Transfer.objects.count()
         summary.transfers_created = summary.transfers - transfers_before
     summary.logins = _logins(specs)

@@ -73,8 +73,9 @@ def partners_of_run(month: date, by: User | None = None):
     return partners
 
 
-def start_run(month: date, *, by: User | None = None, batch_size: int = BATCH) -> StatementRun:
-    """Start a run of `month`'s statements (its batches are queued when the run commits)."""
+def start_run(month: date, *, by: User | None = None, batch_size: int = BATCH, queue: bool = True) -> StatementRun:
+    """Start a run of `month`'s statements; its batches are queued on Celery when the run commits (unless
+    `queue` is false: the caller runs ``make_batch`` of each itself, as the demo does)."""
     month = month.replace(day=1)
     if not month_has_ended(month):
         raise ValidationError({"month": _("Statements are made for a month that has ended.")})
@@ -82,14 +83,15 @@ def start_run(month: date, *, by: User | None = None, batch_size: int = BATCH) -
         raise PermissionDenied
     ids = list(partners_of_run(month, by).order_by("pk").values_list("pk", flat=True))
     with transaction.atomic():
-        run = StatementRun.objects.create(month=month, started_by=by, partners=len(ids))
+        run = StatementRun.objects.create(month=month, started_by=by, partners=len(ids), started_at=timezone.now())
         batches = StatementBatch.objects.bulk_create(
             [StatementBatch(run=run, partner_ids=ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
         )
         if not batches:
             run.finished_at = timezone.now()
             run.save(update_fields=["finished_at"])
-        _queue([b.pk for b in batches])
+        if queue:
+            _queue([b.pk for b in batches])
     return run
 
 
@@ -164,7 +166,7 @@ _INSERT_SQL = """
 INSERT INTO statements_statement (partner_id, month, language, file, checksum, size, figures, version, made_at,
                                   made_by_id, run_id)
 SELECT unnest(%(partners)s::bigint[]), %(month)s, unnest(%(languages)s::text[]), unnest(%(files)s::text[]),
-       unnest(%(checksums)s::text[]), unnest(%(sizes)s::int[]), unnest(%(figures)s::jsonb[]), 1, now(), %(by)s,
+       unnest(%(checksums)s::text[]), unnest(%(sizes)s::int[]), unnest(%(figures)s::jsonb[]), 1, %(now)s, %(by)s,
        %(run)s
 ON CONFLICT (partner_id, month) DO NOTHING
 RETURNING id, partner_id
@@ -188,6 +190,7 @@ def _insert(rendered: list[_Rendered], month: date, *, run: StatementRun | None,
                     "checksums": [r.checksum for r in rendered],
                     "sizes": [r.size for r in rendered],
                     "figures": [json.dumps(r.figures) for r in rendered],
+                    "now": timezone.now(),
                     "by": by.pk if by else None,
                     "run": run.pk if run else None,
                 },

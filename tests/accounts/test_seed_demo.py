@@ -182,3 +182,34 @@ def test_the_demo_partners_hold_real_tiers_and_some_points_expire_soon(seeded):
     grant = TierGrant.objects.select_related("granted_by").get()
     assert grant.granted_by.is_staff and grant.reason
     assert any(expiring_soon(p) for p in active)  # some points come due within 90 days
+
+
+def test_the_demo_has_each_active_partners_statements_of_the_last_months(seeded, client):
+    from portal.demo.statements import MONTHS
+    from portal.statements.models import Statement, StatementRun
+    from portal.tiers.rules import add_months
+
+    runs = list(StatementRun.objects.order_by("month"))
+    assert len(runs) == MONTHS and all(r.finished_at and r.started_by is None for r in runs)
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert later.month == add_months(earlier.month, 1)
+    for run in runs:
+        # Made at the end of the week in which the month ended, as the 1st's run would have made them.
+        assert 0 <= (run.started_at.date() - run.month).days - 27 <= 12
+        expected = Partner.objects.filter(status__in=[Partner.Status.ACTIVE, Partner.Status.SUSPENDED],
+                                          created_at__lt=run.started_at)  # fmt: skip
+        made = Statement.objects.filter(month=run.month)
+        assert made.count() == run.partners > 0
+        assert set(made.values_list("partner_id", flat=True)) <= set(expected.values_list("pk", flat=True))
+    # A partner's months join up: each closing balance is the next month's opening.
+    by_partner = {}
+    for s in Statement.objects.order_by("partner_id", "month"):
+        by_partner.setdefault(s.partner_id, []).append(s.figures)
+    for months in by_partner.values():
+        for earlier, later in zip(months, months[1:], strict=False):
+            assert earlier["closing"] == later["opening"]
+    assert sum(f["closing"] for months in by_partner.values() for f in months) > 0
+    owner = User.objects.get(email=NORTHWIND_OWNER)
+    client.force_login(owner)
+    latest = Statement.objects.filter(partner=owner.membership.partner).latest("month")
+    assert client.get(reverse("statements:download", args=[f"{latest.month:%Y-%m}"])).status_code == 200

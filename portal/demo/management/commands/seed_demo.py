@@ -45,6 +45,11 @@ class Command(BaseCommand):
                 "Tiers set for the demo: Member, Silver (5,000), Gold (25,000) and Platinum (200,000 qualifying"
                 " points); points expire after 8 months. Reviewed and expired week by week through the history."
             )
+        if s.statements:
+            self.stdout.write(
+                f"Monthly statements: {s.statements:,} PDFs of the last months, made by the statements' run as on"
+                " each month's 1st."
+            )
         if not s.anything_created:
             self.stdout.write("Nothing new: the demo programme was already complete.")
         self.stdout.write(f"Sign in at /accounts/login/ with the password {DEMO_PASSWORD!r}:")
