@@ -1,4 +1,5 @@
-"""The statement e-mail: one per statement version and person, in the company's language, with the PDF.
+"""The statement e-mail: one per statement version and person, in the person's language, with the PDF (which
+is in the company's).
 
 The run queues the notices with the statements (``services._announce``); the sender reads the person and the
 statement when it sends, so someone who left the company, or stopped wanting statements by e-mail, meanwhile
@@ -27,7 +28,7 @@ def deliver_statement(payload: dict) -> int:
     if person is None:
         return 0  # left the company, or no longer wants statements by e-mail
     partner = statement.partner
-    with translation.override(partner.language):
+    with translation.override(person.language or partner.language):
         month = formats.date_format(statement.month, "YEAR_MONTH_FORMAT")
         branding = StatementBranding.load()
         subject = _("Your points statement for %(month)s") % {"month": month}

@@ -147,7 +147,7 @@ def test_an_account_manager_runs_a_past_month_for_their_portfolio_only(django_us
 
 def test_the_statement_is_emailed_once_with_its_pdf_to_the_people_who_want_it():
     [partner] = partners(1, language="he")
-    wants = MembershipFactory(partner=partner).user
+    wants = MembershipFactory(partner=partner, user__language="he").user
     MembershipFactory(partner=partner, user__email_statements=False)
     MembershipFactory(partner=partner, user__is_active=False)
     MembershipFactory(partner=PartnerFactory())  # another company's
@@ -160,11 +160,24 @@ def test_the_statement_is_emailed_once_with_its_pdf_to_the_people_who_want_it():
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [wants.email]
-    assert "אפריל 2026" in message.subject  # in the company's language
+    assert "אפריל 2026" in message.subject  # in the person's language
     [(name, body, kind)] = message.attachments
     statement = Statement.objects.get(partner=partner)
     assert (name, kind) == (statement.filename, "application/pdf")
     assert hashlib.sha256(body).hexdigest() == statement.checksum
+    assert "יתרת סגירה" in message.body and "/statements/" in message.body
+
+
+def test_each_person_reads_the_email_in_their_own_language():
+    [partner] = partners(1, language="he")
+    english = MembershipFactory(partner=partner, user__language="en").user
+
+    services.start_run(APRIL)
+    deliver_pending()
+
+    [message] = mail.outbox
+    assert message.to == [english.email] and message.subject == "Your points statement for April 2026"
+    assert "Closing balance: 90 points." in message.body
 
 
 def test_regenerating_keeps_the_old_file_and_the_partner_gets_the_new_one():
@@ -188,3 +201,27 @@ def test_regenerating_keeps_the_old_file_and_the_partner_gets_the_new_one():
     with pytest.raises(PermissionDenied):
         services.regenerate(new, by=StaffFactory())
     assert StatementRun.objects.count() == 1 and StatementBatch.objects.count() == 1
+
+
+def test_a_regenerated_statement_is_emailed_again_only_when_asked_and_says_it_is_corrected():
+    from django.contrib.auth.models import Group
+
+    manager = StaffFactory()
+    manager.groups.add(Group.objects.get(name="Account managers"))
+    [partner] = partners(1, account_manager=manager)
+    MembershipFactory(partner=partner)
+    services.start_run(APRIL)
+    deliver_pending()
+    statement = Statement.objects.get(partner=partner)
+
+    statement = services.regenerate(statement, by=manager)
+    deliver_pending()
+    assert len(mail.outbox) == 1
+    statement = services.regenerate(statement, by=manager, resend=True)
+    deliver_pending()
+    deliver_pending()
+
+    assert len(mail.outbox) == 2
+    corrected = mail.outbox[1]
+    assert "corrected" in corrected.body
+    assert hashlib.sha256(corrected.attachments[0][1]).hexdigest() == statement.checksum
