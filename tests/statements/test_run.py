@@ -225,3 +225,20 @@ def test_a_regenerated_statement_is_emailed_again_only_when_asked_and_says_it_is
     corrected = mail.outbox[1]
     assert "corrected" in corrected.body
     assert hashlib.sha256(corrected.attachments[0][1]).hexdigest() == statement.checksum
+
+
+def test_the_schedule_starts_last_months_run_on_the_first(monkeypatch, settings):
+    from celery.schedules import crontab
+
+    from portal.statements import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["statements-monthly"]
+    assert entry["task"] == "portal.statements.tasks.monthly_run"
+    assert entry["schedule"] == crontab(day_of_month=1, hour=2, minute=0)  # after the tiers' review at 00:20
+    partners(2)
+    monkeypatch.setattr(services, "programme_today", lambda: date(2026, 5, 1))
+
+    result = tasks.monthly_run()
+
+    assert result["month"] == "2026-04-01" and result["partners"] == 2
+    assert Statement.objects.filter(month=APRIL).count() == 2
