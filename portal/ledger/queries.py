@@ -117,7 +117,7 @@ def entries_of(account_id: int | None, entry_filter: EntryFilter = EntryFilter()
         return []
     entries = list(Transfer.objects.raw(*built))
     for entry in entries:
-        _describe(entry)
+        describe_entry(entry)
     return entries
 
 
@@ -131,8 +131,9 @@ def every_entry_of(account_id: int | None, entry_filter: EntryFilter = EntryFilt
         entry_filter = replace(entry_filter, before=(entries[-1].effective_at, entries[-1].id))
 
 
-def _transfer_columns() -> str:
-    return ", ".join(f"t.{field.column}" for field in Transfer._meta.concrete_fields)
+def transfer_columns(alias: str = "t") -> str:
+    """Every column of a transfer, of the table named `alias`, for raw SQL that ``Transfer.objects.raw`` reads."""
+    return ", ".join(f"{alias}.{field.column}" for field in Transfer._meta.concrete_fields)
 
 
 def _entries_sql(account: str, account_params: list, entry_filter: EntryFilter, limit: int):
@@ -163,7 +164,7 @@ def _entries_sql(account: str, account_params: list, entry_filter: EntryFilter, 
             where.append("(t.ref_type, t.ref_id) = (%s, %s)")
             params += list(entry_filter.about)
         sides.append(
-            f"(SELECT {_transfer_columns()}, {sign} AS side FROM ledger_transfer t WHERE {' AND '.join(where)}"
+            f"(SELECT {transfer_columns()}, {sign} AS side FROM ledger_transfer t WHERE {' AND '.join(where)}"
             " ORDER BY t.effective_at DESC, t.id DESC LIMIT %s)"
         )
         params.append(limit)
@@ -177,8 +178,9 @@ def _entries_sql(account: str, account_params: list, entry_filter: EntryFilter, 
     return sql, [str(Phase.PENDING), *params, limit]
 
 
-def _describe(entry: Transfer) -> None:
-    """Set what the entry means to the partner, from its side of the account and its phase."""
+def describe_entry(entry: Transfer) -> None:
+    """Set what the entry means to the partner, from its ``side`` of the account (1 credit, -1 debit) and its
+    phase: ``points``, ``changes_available`` and ``kind``, as ``entries_of`` gives them."""
     credit = entry.side > 0
     signed = entry.amount if credit else -entry.amount
     entry.points = -signed if entry.phase == Phase.VOID_PENDING else signed
@@ -317,7 +319,7 @@ def _entry_from_json(values: dict) -> Transfer:
     entry.effective_at = datetime.fromisoformat(values["effective_at"])
     entry.created_at = datetime.fromisoformat(values["created_at"])
     entry.side, entry.resolution = values["side"], values["resolution"]
-    _describe(entry)
+    describe_entry(entry)
     return entry
 
 

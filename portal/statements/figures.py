@@ -38,10 +38,10 @@ from django.db import connection
 from accounts.models import Partner
 from portal.ledger import expiry
 from portal.ledger.models import Code, Phase, Transfer
-from portal.ledger.queries import net_points_since
+from portal.ledger.queries import describe_entry, transfer_columns
 from portal.tiers import rules
-from portal.tiers.models import PartnerTier, Tier, TierSettings
-from portal.tiers.queries import EXPIRY_HORIZON_DAYS, start_of
+from portal.tiers.models import TierSettings
+from portal.tiers.queries import EXPIRY_HORIZON_DAYS, TierProgress, start_of, tier_progress
 
 # The sources of earned points, in the order a statement lists them.
 EARNING_CODES = (Code.ORDER, Code.EARLY_PAYMENT, Code.CONTENT, Code.REFERRAL, Code.WELCOME, Code.CAMPAIGN)
@@ -73,13 +73,8 @@ class StatementMonth:
         return [rules.add_months(self.first_day, n) for n in range(1 - CHART_MONTHS, 1)]
 
 
-@dataclass(frozen=True)
-class TierStanding:
-    tier: Tier
-    qualifying_points: int  # over the twelve months before the statement month's end
-    next_tier: Tier | None
-    points_to_next: int
-    progress_percent: int
+# A partner's tier now, with its qualifying points over the twelve months before the statement month's end.
+TierStanding = TierProgress
 
 
 @dataclass(frozen=True)
@@ -178,7 +173,8 @@ def gather(partners: Sequence[Partner], month: StatementMonth) -> dict[int, Figu
         until=month.next_first_day + timedelta(days=EXPIRY_HORIZON_DAYS),
     ):
         figures[item.partner_id].expiring.append(item)
-    _tiers(figures, ids, month, programme.qualifying_codes)
+    for partner_id, progress in tier_progress(ids, on=month.next_first_day, until=month.end).items():
+        figures[partner_id].tier = progress
     return figures
 
 
@@ -289,10 +285,6 @@ def _pending_at_end(figures: dict[int, Figures], ids: list[int], month: Statemen
             figures[partner_id].pending, figures[partner_id].held = int(pending), int(held)
 
 
-def _transfer_columns() -> str:
-    return ", ".join(f"t.{f.column}" for f in Transfer._meta.concrete_fields)
-
-
 _ENTRIES_SQL = """
 WITH accounts AS (SELECT id, partner_id FROM ledger_account WHERE partner_id = ANY(%(partners)s::bigint[]))
 SELECT e.*, CASE WHEN e.phase = 'pending' THEN
@@ -312,39 +304,9 @@ ORDER BY e.statement_partner, e.effective_at, e.id
 
 def _entries(figures: dict[int, Figures], ids: list[int], month: StatementMonth) -> None:
     """The month's entries of each partner, oldest first."""
-    sql = _ENTRIES_SQL.format(columns=_transfer_columns())
+    sql = _ENTRIES_SQL.format(columns=transfer_columns())
     for t in Transfer.objects.raw(sql, {"partners": ids, "start": month.start, "end": month.end}):
-        signed = t.amount * t.side
-        points = -signed if t.phase == Phase.VOID_PENDING else signed
+        describe_entry(t)  # its points signed as the partner sees them, as the activity page has them
         posted = t.phase in (Phase.POSTED, Phase.POST_PENDING)
-        entry = StatementEntry(transfer=t, points=points, changes_balance=posted, resolution=t.resolution)
+        entry = StatementEntry(transfer=t, points=t.points, changes_balance=posted, resolution=t.resolution)
         figures[t.statement_partner].entries.append(entry)
-
-
-def _tiers(figures: dict[int, Figures], ids: list[int], month: StatementMonth, codes: Sequence[str]) -> None:
-    """Each partner's tier now, with its qualifying points at the month's end (as
-    ``portal.tiers.queries.qualifying_points`` counts them, but over the twelve months up to the end rather
-    than up to now) and the way to the next tier (as ``tier_card`` works it out for one partner)."""
-    standings = {s.partner_id: s for s in PartnerTier.objects.select_related("tier").filter(partner_id__in=ids)}
-    if not standings:
-        return
-    tiers = list(Tier.objects.all())
-    steps = [rules.TierStep(t.id, t.threshold) for t in tiers]
-    # Net qualifying points over [12 months before the end, the end): those since the first moment less
-    # those since the end (the ledger's sums run to now).
-    window = start_of(rules.add_months(month.next_first_day, -12))
-    sums = net_points_since(list(standings), credit_codes=codes, debit_codes=[Code.CLAWBACK], since=[window, month.end])
-    points = {partner_id: [since_window - since_end] for partner_id, (since_window, since_end) in sums.items()}
-    for partner_id, status in standings.items():
-        qualifying = points.get(partner_id, [0])[0]
-        above = rules.next_tier(rules.TierStep(status.tier.id, status.tier.threshold), steps)
-        next_tier = next((t for t in tiers if above and t.id == above.id), None)
-        figures[partner_id].tier = TierStanding(
-            tier=status.tier,
-            qualifying_points=qualifying,
-            next_tier=next_tier,
-            points_to_next=max(0, next_tier.threshold - qualifying) if next_tier else 0,
-            progress_percent=100
-            if not next_tier
-            else min(100, max(0, qualifying * 100 // max(next_tier.threshold, 1))),
-        )

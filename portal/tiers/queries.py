@@ -67,6 +67,76 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class TierProgress:
+    """A partner's tier and its way to the next, as the dashboard's card and the statement show them."""
+
+    standing: PartnerTier  # with its tier, earned tier and grant read
+    qualifying_points: int
+    next_tier: Tier | None
+    points_to_next: int
+    progress_percent: int
+    keep: Keep | None = None
+
+    @property
+    def tier(self) -> Tier:
+        return self.standing.tier
+
+
+def tier_progress(partner_ids: Sequence[int], *, on: date, until: datetime | None = None) -> dict[int, TierProgress]:
+    """Each reviewed partner's tier (as it stands now) and its way to the next, by partner id; partners the
+    programme has not reviewed yet are missing.
+
+    Qualifying points are those of the twelve months before `on` (from the first moment of the day twelve
+    months back), counted up to `until` (exclusive; a statement's month end) or, by default, up to now. Only
+    as of now (no `until`), a standing whose review on a later day would move it down also gets what keeps
+    it (``keep``). Four queries whatever the batch's size: the standings, the tiers, the programme's
+    settings and the points (each partner's points on each day asked for in one statement)."""
+    standings = {
+        s.partner_id: s
+        for s in PartnerTier.objects.select_related("tier", "earned_tier", "grant").filter(partner_id__in=partner_ids)
+    }
+    if not standings:
+        return {}
+    tiers = list(Tier.objects.all())
+    steps = [rules.TierStep(t.id, t.threshold) for t in tiers]
+    reviews = (
+        [] if until else sorted({s.downgrade_on for s in standings.values() if s.downgrade_on and s.downgrade_on > on})
+    )
+    days = [on, *reviews]
+    since = [start_of(rules.add_months(day, -12)) for day in days] + ([until] if until else [])
+    sums = net_points_since(
+        list(standings), credit_codes=TierSettings.load().qualifying_codes, debit_codes=[Code.CLAWBACK], since=since
+    )
+    progress = {}
+    for partner_id, standing in standings.items():
+        figures = sums.get(partner_id, [0] * len(since))
+        points = figures[0] - (figures[-1] if until else 0)
+        above = rules.next_tier(rules.TierStep(standing.tier.id, standing.tier.threshold), steps)
+        next_tier = next((t for t in tiers if above and t.id == above.id), None)
+        keep = None
+        if standing.downgrade_on in reviews:
+            then = figures[days.index(standing.downgrade_on)]
+            needed = standing.earned_tier.threshold - then
+            if needed > 0:
+                lower = rules.tier_for(then, steps)
+                keep = Keep(
+                    standing.downgrade_on,
+                    standing.downgrade_on - timedelta(days=1),
+                    needed,
+                    next((t for t in tiers if lower and t.id == lower.id), None),
+                )
+        progress[partner_id] = TierProgress(
+            standing=standing,
+            qualifying_points=points,
+            next_tier=next_tier,
+            points_to_next=max(0, next_tier.threshold - points) if next_tier else 0,
+            progress_percent=100 if not next_tier else min(100, max(0, points * 100 // max(next_tier.threshold, 1))),
+            keep=keep,
+        )
+    return progress
+
+
+@dataclass(frozen=True)
 class TierCard:
     tier: Tier
     qualifying_points: int
@@ -79,38 +149,16 @@ class TierCard:
 
 def tier_card(partner: Partner, *, today: date | None = None) -> TierCard | None:
     """The partner's tier as the dashboard shows it; None until the programme has reviewed it."""
-    status = PartnerTier.objects.select_related("tier", "earned_tier", "grant").filter(partner=partner).first()
-    if status is None:
+    progress = tier_progress([partner.pk], on=today or programme_today()).get(partner.pk)
+    if progress is None:
         return None
-    today = today or programme_today()
-    tiers = list(Tier.objects.all())
-    codes = TierSettings.load().qualifying_codes
-    days = [today] + ([status.downgrade_on] if status.downgrade_on and status.downgrade_on > today else [])
-    figures = qualifying_points([partner.pk], on=days, codes=codes).get(partner.pk, [0] * len(days))
-    points = figures[0]
-    steps = [rules.TierStep(t.id, t.threshold) for t in tiers]
-    above = rules.next_tier(rules.TierStep(status.tier.id, status.tier.threshold), steps)
-    next_tier = next((t for t in tiers if above and t.id == above.id), None)
-    to_next = max(0, next_tier.threshold - points) if next_tier else 0
-    percent = 100 if not next_tier else min(100, max(0, points * 100 // max(next_tier.threshold, 1)))
-    keep = None
-    if len(days) == 2:
-        needed = status.earned_tier.threshold - figures[1]
-        if needed > 0:
-            lower = rules.tier_for(figures[1], steps)
-            keep = Keep(
-                status.downgrade_on,
-                status.downgrade_on - timedelta(days=1),
-                needed,
-                next((t for t in tiers if lower and t.id == lower.id), None),
-            )
-    grant = status.grant
+    status, grant = progress.standing, progress.standing.grant
     return TierCard(
         tier=status.tier,
-        qualifying_points=points,
-        next_tier=next_tier,
-        points_to_next=to_next,
-        progress_percent=percent,
+        qualifying_points=progress.qualifying_points,
+        next_tier=progress.next_tier,
+        points_to_next=progress.points_to_next,
+        progress_percent=progress.progress_percent,
         granted_until=grant.ends_on if grant and grant.tier_id == status.tier_id else None,
-        keep=keep,
+        keep=progress.keep,
     )

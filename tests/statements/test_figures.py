@@ -11,6 +11,7 @@ from portal.ledger.errors import InsufficientPoints
 from portal.ledger.models import Account, Code, Phase, Transfer
 from portal.statements.figures import EARNING_CODES, StatementMonth, gather
 from portal.tiers.models import PartnerTier, Tier, TierSettings
+from portal.tiers.queries import tier_card, tier_progress
 from tests.factories import PartnerFactory
 from tests.statements.conftest import at, earn, settle, spend
 
@@ -233,3 +234,29 @@ def test_random_histories_agree_with_the_ledger_month_by_month(seed):
             account.pending,
             account.held,
         )
+
+
+def test_the_statements_tier_progress_is_the_tier_cards_one_way_for_a_batch():
+    """Statements and the dashboard's card ask the same function (portal.tiers.queries.tier_progress): with
+    nothing posted after the month, the statement's standing is what the card shows on the 1st."""
+    Tier.objects.create(name="Member", threshold=0)
+    silver = Tier.objects.create(name="Silver", threshold=1_000)
+    Tier.objects.create(name="Gold", threshold=5_000)
+    partners = [PartnerFactory() for _ in range(3)]
+    for n, partner in enumerate(partners):
+        PartnerTier.objects.create(partner=partner, tier=silver, earned_tier=silver, since=date(2026, 1, 1))
+        earn(partner, f"o{n}", 1_000 * (n + 1), "2026-04-03")
+        spend(partner, f"c{n}", 100, "2026-04-04", code=Code.CLAWBACK)
+
+    figures = gather(partners, APRIL)
+    with CaptureQueriesContext(connection) as queries:
+        batch = tier_progress([p.pk for p in partners], on=APRIL.next_first_day, until=APRIL.end)
+    assert len(queries) <= 4
+    for partner in partners:
+        card = tier_card(partner, today=APRIL.next_first_day)
+        f = figures[partner.pk].tier
+        assert (f.tier, f.qualifying_points, f.next_tier, f.points_to_next, f.progress_percent) == (
+            card.tier, card.qualifying_points, card.next_tier, card.points_to_next, card.progress_percent
+        ) == (batch[partner.pk].tier, batch[partner.pk].qualifying_points, batch[partner.pk].next_tier,
+              batch[partner.pk].points_to_next, batch[partner.pk].progress_percent)  # fmt: skip
+    assert [figures[p.pk].tier.qualifying_points for p in partners] == [900, 1_900, 2_900]
