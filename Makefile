@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal bench-periodic
+.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal bench-periodic bench-statements
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ bench-portal: migrate
 # The tier review and the expiry run at 20,000 and 100,000 partners, in a database of its own (--small: quick).
 bench-periodic: $(VENV)/.installed
 	$(PY) bench/periodic.py $(BENCH_ARGS)
+
+# The month's statements of 1,000 partners (half Hebrew) on real Celery workers, one per core, against the naive
+# way, in a database of its own; needs Redis (REDIS_URL, default redis://127.0.0.1:6379/12). BENCH_ARGS=--profile.
+bench-statements: $(VENV)/.installed
+	timeout 1500 $(PY) bench/statements.py $(BENCH_ARGS)

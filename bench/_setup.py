@@ -23,6 +23,31 @@ def django_setup():
     settle()
 
 
+def use_own_database(suffix: str) -> str:
+    """Switch Django's connection to a benchmark's own database, ``<database>_<suffix>`` on the same server
+    (made and migrated as a test database is, kept between runs); return its name."""
+    from django.db import connection
+
+    name = f"{connection.settings_dict['NAME']}_{suffix}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True, serialize=False)
+    return name
+
+
+def check_ledger() -> str:
+    """``check_ledger``'s verdict on the benchmark's set-up; stops the benchmark when an invariant fails."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("check_ledger", stdout=out, stderr=err)
+    except CommandError as error:
+        raise SystemExit(f"check_ledger: FAILED after the set-up: {error}\n{err.getvalue()[:2000]}") from error
+    return out.getvalue().strip()
+
+
 def bench_partners(count: int, prefix: str = "bench-P") -> list:
     """Partners that belong to the benchmarks only, made once and reused."""
     from accounts.models import Partner

@@ -29,9 +29,8 @@ import time
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from io import StringIO
 
-from _setup import django_setup
+from _setup import check_ledger, django_setup, use_own_database
 
 HISTORY_DAYS = 915  # about 30 months
 TIERS = [  # name, threshold, multiplier
@@ -40,16 +39,6 @@ TIERS = [  # name, threshold, multiplier
     ("Gold", 8_000, "1.25"),
     ("Platinum", 20_000, "1.50"),
 ]
-
-
-def use_own_database() -> str:
-    """Switch Django's connection to the benchmark's own database (made and migrated as a test database is)."""
-    from django.db import connection
-
-    name = f"{connection.settings_dict['NAME']}_periodic_bench"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True, serialize=False)
-    return name
 
 
 def build(partners: int, transfers: int) -> None:
@@ -157,17 +146,6 @@ SELECT p.id, (SELECT id FROM tiers_tier WHERE name = 'Gold'), current_date - 30,
        'Benchmark status match', now()
 FROM accounts_partner p WHERE p.id % 100 = 7
 """
-
-
-def check_ledger() -> str:
-    from django.core.management import CommandError, call_command
-
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("check_ledger", stdout=out, stderr=err)
-    except CommandError as error:
-        raise SystemExit(f"check_ledger: FAILED after the set-up: {error}\n{err.getvalue()[:2000]}") from error
-    return out.getvalue().strip()
 
 
 @contextmanager
@@ -305,7 +283,7 @@ def main():
 
     from portal.tiers.queries import programme_today
 
-    database = use_own_database()
+    database = use_own_database("periodic_bench")
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         server = cursor.fetchone()[0].split(" on ")[0]
