@@ -694,7 +694,7 @@ def main():
     print(
         f"naive: in one process, per partner gather([partner]) and HTML(...).write_pdf() with a stylesheet and a"
         f" font configuration of its own, over {counts['en']} en and {counts['he']} he partners"
-        f" (statements of {', '.join(f'{k} pages: {v}' for k, v in sorted(naive['pages'].items()))});"
+        f" (statements of {pages_text(naive['pages'])});"
         f" {load()}"
     )
     here = run_shipped_here(month, ids)
@@ -763,6 +763,10 @@ class Warnings(logging.Handler):
             f"WeasyPrint warned {sum(self.seen.values()):,} times in this process, {len(self.seen)} different"
             f" warnings: {top}"
         )
+
+
+def pages_text(pages: dict[int, int]) -> str:
+    return ", ".join(f"{k} page{'s' if k > 1 else ''}: {v}" for k, v in sorted(pages.items()))
 
 
 def load() -> str:
