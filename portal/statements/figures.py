@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Partner
 from portal.ledger import expiry
@@ -102,9 +103,11 @@ class Figures:
     pending: int = 0  # order points on their way in at the month's end
     held: int = 0  # points held by open redemptions at the month's end
     tier: TierStanding | None = None
-    # Due within 90 days after the month, as the ledger stands when the statement is made (what is left
-    # of each lot after everything spent so far): the partner reads it as a warning, not as history.
+    # Due within 90 days after the month (up to ``expiring_until``), as the ledger stands when the statement is
+    # made (``made_at``: what is left of each lot after everything spent so far): the partner reads it as a
+    # warning, not as history, and the statement says so.
     expiring: list[expiry.Expiring] = field(default_factory=list)
+    made_at: datetime = field(default_factory=timezone.now)
     entries: list[StatementEntry] = field(default_factory=list)
     chart: list[tuple[date, dict[str, int]]] = field(default_factory=list)  # earned by source, oldest first
 
@@ -116,6 +119,11 @@ class Figures:
     def available(self) -> int:
         """What the partner could spend at the month's end."""
         return self.closing - self.held
+
+    @property
+    def expiring_until(self) -> date:
+        """The last day whose expiring points the statement shows (inclusive)."""
+        return self.month.next_first_day + timedelta(days=EXPIRY_HORIZON_DAYS)
 
     @property
     def expiring_total(self) -> int:
@@ -170,7 +178,7 @@ def gather(partners: Sequence[Partner], month: StatementMonth) -> dict[int, Figu
     for item in expiry.expiring(
         ids,
         months=programme.expiry_months,
-        until=month.next_first_day + timedelta(days=EXPIRY_HORIZON_DAYS),
+        until=month.next_first_day + timedelta(days=EXPIRY_HORIZON_DAYS),  # Figures.expiring_until
     ):
         figures[item.partner_id].expiring.append(item)
     for partner_id, progress in tier_progress(ids, on=month.next_first_day, until=month.end).items():

@@ -19,6 +19,7 @@ from django.contrib.staticfiles import finders
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import formats, translation
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -27,7 +28,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from portal.ledger.models import Code
 from portal.ledger.queries import status_of
 from portal.ledger.wording import number, word_entry
-from portal.statements.chart import SOURCE_COLOURS, earned_chart
+from portal.statements.chart import SOURCE_COLOURS, earned_chart, month_labels
 from portal.statements.figures import EARNING_CODES, Figures
 from portal.statements.models import StatementBranding
 
@@ -106,6 +107,36 @@ def _signed(points: int) -> str:
     return f"+{number(points)}" if points > 0 else f"−{number(-points)}" if points < 0 else number(0)
 
 
+def _isolated(text: str) -> str:
+    """A number or a numeric date inside a sentence: left to right whatever the language around it."""
+    return format_html('<bdi dir="ltr">{}</bdi>', text)
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ") + '"'
+
+
+def _page_numbers() -> str:
+    """The footer's "Page 1 of 2" as CSS content, in the current language."""
+    words = gettext("Page %(page)s of %(pages)s") % {"page": "\0", "pages": "\1"}
+    before, rest = words.split("\0", 1)
+    between, after = rest.split("\1", 1)
+    parts = [_css_string(before), "counter(page)", _css_string(between), "counter(pages)", _css_string(after)]
+    return " ".join(part for part in parts if part != '""')
+
+
+# The entries that fit under the summary and the chart (16 short ones do; a margin for long ones and for the
+# expiring list's extra lines). A longer table starts on a page of its own, where an ordinary month's table
+# (up to some 45 entries) fits whole: only a busy month's breaks, with its header repeated.
+ROWS_ON_THE_FIRST_PAGE = 12
+
+
+def _own_page(entries: list[dict], expiring: list) -> bool:
+    rows = len(entries) + max(0, len(expiring) - 3)
+    rows += sum(1 for e in entries if len(e["reason"]) + len(e["breakdown"]) > 80)  # two lines
+    return rows > ROWS_ON_THE_FIRST_PAGE
+
+
 def _context(f: Figures, branding: StatementBranding) -> dict:
     tz = ZoneInfo(settings.PROGRAMME_TIME_ZONE)
     lines = [Line(gettext("Opening balance"), number(f.opening), strong=True)]
@@ -132,24 +163,32 @@ def _context(f: Figures, branding: StatementBranding) -> dict:
             "counts": entry.changes_balance,
         })  # fmt: skip
     rtl = translation.get_language_bidi()
+    start, end = ("right", "left") if rtl else ("left", "right")
     return {
         "f": f,
         "branding": branding,
         "logo_url": f"{settings.MEDIA_URL}{branding.logo.file.name}" if branding.logo_id else "",
         "rtl": rtl,
+        "start": start,
+        "end": end,
         "language": translation.get_language(),
+        "page_numbers": _page_numbers(),
         "month": formats.date_format(f.month.first_day, "YEAR_MONTH_FORMAT"),
         "lines": lines,
         "pending": number(f.pending),
         "held": number(f.held),
         "available": number(f.available),
-        "tier_points": number(f.tier.qualifying_points) if f.tier else "",
-        "tier_to_next": number(f.tier.points_to_next) if f.tier else "",
+        "tier_points": _isolated(number(f.tier.qualifying_points)) if f.tier else "",
+        "tier_to_next": _isolated(number(f.tier.points_to_next)) if f.tier else "",
         "expiring": [
             (formats.date_format(e.expires_on, "SHORT_DATE_FORMAT"), number(e.points)) for e in f.expiring if e.points
         ],  # fmt: skip
         "expiring_total": number(f.expiring_total),
+        "expiring_until": _isolated(formats.date_format(f.expiring_until, "SHORT_DATE_FORMAT")),
+        "made_on": _isolated(formats.date_format(f.made_at.astimezone(tz), "SHORT_DATE_FORMAT")),
         "entries": entries,
+        "own_page": _own_page(entries, f.expiring),
         "chart": earned_chart(f.chart, rtl=rtl),
+        "chart_months": month_labels(f.chart),
         "legend": [(Code(code).label, SOURCE_COLOURS[code]) for code in EARNING_CODES],
     }
