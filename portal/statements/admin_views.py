@@ -478,9 +478,7 @@ class StatementDownloadView(PermissionCheckedMixin, View):
         earlier = statement.versions.filter(version=version).first()
         if earlier is None:
             raise Http404
-        # statement_file_response reads only a file and a name to save it under.
-        name = statement.filename.removesuffix(".pdf") + f"-v{earlier.version}.pdf"
-        return statement_file_response(SimpleNamespace(file=earlier.file, filename=name))
+        return statement_file_response(earlier)
 
 
 class RegenerateForm(forms.Form):

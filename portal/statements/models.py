@@ -170,3 +170,7 @@ class StatementVersion(models.Model):
 
     def __str__(self):
         return f"{self.statement} v{self.version}"
+
+    @property
+    def filename(self) -> str:
+        return self.statement.filename.removesuffix(".pdf") + f"-v{self.version}.pdf"

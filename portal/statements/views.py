@@ -35,7 +35,7 @@ def download(request, month: str):
     return statement_file_response(statement)
 
 
-def statement_file_response(statement) -> FileResponse:
+def statement_file_response(statement) -> FileResponse:  # a Statement or a StatementVersion
     """The statement's newest PDF, shown in the browser (a phone opens it), with its file name to save it."""
     response = FileResponse(statement.file.open("rb"), content_type="application/pdf", filename=statement.filename)
     patch_cache_control(response, private=True, no_store=True)
