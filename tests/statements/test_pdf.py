@@ -248,3 +248,25 @@ def test_an_ordinary_month_is_one_or_two_pages_and_its_table_never_breaks(tmp_pa
     assert len(table) == 1
     assert len(re.findall(r"\d\d/04/2026", pages[table[0]])) == entries  # every entry on the table's one page
     assert "base" in pages[table[0]]
+
+
+def page_images(pdf: bytes, name: str, tmp_path: Path) -> list[bytes]:
+    (tmp_path / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "72", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)], check=True)
+    return [p.read_bytes() for p in sorted(tmp_path.glob(f"{name}-*.png"))]
+
+
+@pytest.mark.parametrize("language", ["en", "he"])
+def test_the_statements_own_user_agent_stylesheet_draws_every_page_as_weasyprints_does(tmp_path, busy, logo,
+                                                                                      language):  # fmt: skip
+    """statement_ua.css keeps only the rules of WeasyPrint's HTML5 stylesheet that a statement's elements use:
+    each page, logo, chart, summary and a table over pages, is the same pixel for pixel with either."""
+    f = busy(language=language, name="Galil <b>Networks</b>")
+    for n in range(40):
+        earn(f.partner, f"more{n}", 5 + n, date(2026, 4, 1 + n % 28))
+    html = render.statement_html(gather([f.partner], APRIL)[f.partner.pk])
+
+    ours = page_images(html_to_pdf(html), "ours", tmp_path)
+    weasyprints = page_images(html_to_pdf(html, document_class=render.HTML), "weasyprints", tmp_path)
+
+    assert len(ours) >= 2 and ours == weasyprints
