@@ -117,6 +117,9 @@ def make_batch(batch_id: int) -> BatchResult:
         return BatchResult(batch.made, batch.existing)
     result = make_statements(batch.partner_ids, batch.run.month, run=batch.run)
     with transaction.atomic():
+        # The run's row first: two batches finishing at once take turns, so the second sees the first done
+        # (without it, each would see the other still open and neither would mark the run finished).
+        StatementRun.objects.select_for_update().filter(pk=batch.run_id).first()
         if StatementBatch.objects.filter(pk=batch_id, done_at__isnull=True).update(
             done_at=timezone.now(), made=result.made, existing=result.existing
         ):

@@ -105,3 +105,44 @@ def test_a_worker_killed_half_way_leaves_its_statements_and_the_rerun_makes_the_
     assert {k: v for k, v in statements.values_list("partner_id", "checksum") if k in first} == first
     run.refresh_from_db()
     assert run.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_batches_finishing_at_once_mark_the_run_finished(monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    partners(2)
+    monkeypatch.setattr(services, "_queue", lambda ids: None)
+    run = services.start_run(APRIL, batch_size=1)
+    batches = list(run.batches.values_list("pk", flat=True))
+    both_made = threading.Barrier(2, timeout=60)
+    make = services.make_statements
+
+    def make_then_wait(*args, **kwargs):
+        result = make(*args, **kwargs)
+        both_made.wait()  # both workers reach the end of their batch together
+        return result
+
+    monkeypatch.setattr(services, "make_statements", make_then_wait)
+    errors = []
+
+    def worker(batch_id):
+        try:
+            services.make_batch(batch_id)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert not errors
+    run.refresh_from_db()
+    assert run.finished_at is not None
+    assert not StatementBatch.objects.filter(run=run, done_at__isnull=True).exists()
