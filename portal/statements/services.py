@@ -16,7 +16,6 @@ Account managers act within their portfolio (``partners_visible_to``), administr
 """
 
 import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +23,14 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from accounts.models import Partner, User
 from accounts.queries import partners_visible_to
+from portal.bulk import batch_cursor, insert_rows
 from portal.notices.services import enqueue_many
 from portal.statements.figures import Figures, StatementMonth, gather
 from portal.statements.models import (
@@ -165,52 +166,37 @@ def _store(f: Figures, branding: StatementBranding, *, version: int) -> _Rendere
     return _Rendered(f.partner, name, hashlib.sha256(pdf).hexdigest(), len(pdf), f.as_json())
 
 
-_INSERT_SQL = """
-INSERT INTO statements_statement (partner_id, month, language, file, checksum, size, figures, version, made_at,
-                                  made_by_id, run_id)
-SELECT unnest(%(partners)s::bigint[]), %(month)s, unnest(%(languages)s::text[]), unnest(%(files)s::text[]),
-       unnest(%(checksums)s::text[]), unnest(%(sizes)s::int[]), unnest(%(figures)s::jsonb[]), 1, %(now)s, %(by)s,
-       %(run)s
-ON CONFLICT (partner_id, month) DO NOTHING
-RETURNING id, partner_id
-"""
+_COLUMNS = [
+    ("partner_id", "bigint"), ("month", "date"), ("language", "text"), ("file", "text"), ("checksum", "text"),
+    ("size", "integer"), ("figures", "jsonb"), ("version", "integer"), ("made_at", "timestamptz"),
+    ("made_by_id", "bigint"), ("run_id", "bigint"),
+]  # fmt: skip
 
 
 def _insert(rendered: list[_Rendered], month: date, *, run: StatementRun | None, by: User | None) -> int:
     """Insert a chunk's statements; delete the files of those another worker made meanwhile; queue the
     e-mails of the inserted ones."""
-    if not rendered:
-        return 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _INSERT_SQL,
-                {
-                    "partners": [r.partner.pk for r in rendered],
-                    "month": month,
-                    "languages": [r.partner.language for r in rendered],
-                    "files": [r.name for r in rendered],
-                    "checksums": [r.checksum for r in rendered],
-                    "sizes": [r.size for r in rendered],
-                    "figures": [json.dumps(r.figures) for r in rendered],
-                    "now": timezone.now(),
-                    "by": by.pk if by else None,
-                    "run": run.pk if run else None,
-                },
-            )
-            inserted = dict((partner_id, statement_id) for statement_id, partner_id in cursor.fetchall())
-        _announce({inserted[r.partner.pk]: r.partner.pk for r in rendered if r.partner.pk in inserted}, version=1)
+    now, by_id, run_id = timezone.now(), by.pk if by else None, run.pk if run else None
+    rows = [
+        (r.partner.pk, month, r.partner.language, r.name, r.checksum, r.size, Jsonb(r.figures), 1, now, by_id, run_id)
+        for r in rendered
+    ]
+    with transaction.atomic(), batch_cursor() as cursor:
+        inserted = dict(
+            insert_rows(cursor, "statements_statement", _COLUMNS, rows,
+                        on_conflict="(partner_id, month) DO NOTHING", returning="partner_id, id")
+        )  # fmt: skip
+        _announce(inserted, version=1)
     for r in rendered:
         if r.partner.pk not in inserted:
             statement_storage().delete(r.name)
     return len(inserted)
 
 
-def _announce(statements: dict[int, int], *, version: int) -> None:
-    """Queue one e-mail per statement and person who wants statements by e-mail (statement id -> partner id)."""
-    if not statements:
+def _announce(by_partner: dict[int, int], *, version: int) -> None:
+    """Queue one e-mail per statement and person who wants statements by e-mail (partner id -> statement id)."""
+    if not by_partner:
         return
-    by_partner = {partner_id: statement_id for statement_id, partner_id in statements.items()}
     people = User.objects.filter(
         is_active=True, email_statements=True, membership__partner_id__in=list(by_partner)
     ).values_list("pk", "membership__partner_id")
@@ -249,5 +235,5 @@ def regenerate(statement: Statement, *, by: User, resend: bool = False) -> State
         current.made_at, current.made_by = timezone.now(), by
         current.save()
         if resend:
-            _announce({current.pk: partner.pk}, version=current.version)
+            _announce({partner.pk: current.pk}, version=current.version)
     return current
