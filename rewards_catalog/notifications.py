@@ -13,7 +13,6 @@ who redeemed it (a member of the company), never in a subject, and never logged.
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.mail import send_mail
 from django.db import transaction
@@ -96,7 +95,7 @@ def _send_to_member(event: RedemptionEvent, person: User) -> int:
                 "event": event,
                 "status": Status(event.to_status).label,
                 "codes": codes,
-                "link": _link(reverse("rewards_catalog:redemption", args=[redemption.pk])),
+                "link": notices.link(reverse("rewards_catalog:redemption", args=[redemption.pk])),
             },
         )
     return _send(subject, body, person)
@@ -114,14 +113,10 @@ def _send_to_decider(event: RedemptionEvent, person: User) -> int:
             {
                 "person": person,
                 "redemption": redemption,
-                "link": _link(reverse("redemption:inspect", args=[redemption.pk])),
+                "link": notices.link(reverse("redemption:inspect", args=[redemption.pk])),
             },
         )
     return _send(subject, body, person)
-
-
-def _link(path: str) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
 def _send(subject: str, body: str, person: User) -> int:

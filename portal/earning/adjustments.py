@@ -294,7 +294,7 @@ def deliver_decided_notice(payload: dict) -> int:
 
 def _notify_deciders(adjustment_id: int) -> int:
     adjustment = Adjustment.objects.select_related("partner", "requested_by").get(pk=adjustment_id)
-    link = _admin_link("adjustment:queue")
+    link = notices.link(reverse("adjustment:queue"))
     sent = 0
     for person in possible_deciders(adjustment):
         with translation.override(person.language):
@@ -336,10 +336,6 @@ def _names(adjustment: Adjustment) -> dict:
         "requester": adjustment.requester,
         "reason": adjustment.reason,
     }
-
-
-def _admin_link(url_name: str) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(url_name)
 
 
 def _send(subject: str, body: str, person: User) -> int:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,11 @@ FIRST_RETRY_AFTER = timedelta(minutes=1)
 BATCH = 200
 
 _senders: dict[str, Sender] = {}
+
+
+def link(path: str) -> str:
+    """An absolute link for a message (a path of the portal or the CMS on the site's address)."""
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
 def register(kind: str, sender: Sender) -> None:

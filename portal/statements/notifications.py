@@ -6,7 +6,6 @@ statement when it sends, so someone who left the company, or stopped wanting sta
 gets nothing, and a statement regenerated meanwhile goes out as its newest file.
 """
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.ledger.wording import number
+from portal.notices.services import link
 from portal.statements.models import Statement, StatementBranding
 
 
@@ -40,7 +40,7 @@ def deliver_statement(payload: dict) -> int:
                 "closing": number(statement.figures.get("closing", 0)),
                 "vendor": branding.display_name,
                 "corrected": statement.version > 1,
-                "link": settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse("statements:list"),
+                "link": link(reverse("statements:list")),
             },
         )
     message = EmailMessage(subject, body, None, [person.email])

@@ -7,7 +7,6 @@ its points, meanwhile hears the truth (or nothing): the points the e-mail names 
 
 from datetime import date
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Partner, User
 from portal.ledger.wording import day as short_day
 from portal.ledger.wording import number
+from portal.notices.services import link
 from portal.tiers import queries
 
 
@@ -44,7 +44,7 @@ def deliver_downgrade_warning(payload: dict) -> int:
         }
         body = render_to_string(
             "tiers/email/downgrade_warning.txt",
-            {"partner": partner, "card": card, "keep": keep, "link": _link(reverse("web:dashboard"))},
+            {"partner": partner, "card": card, "keep": keep, "link": link(reverse("web:dashboard"))},
         )
     return _send(subject, body, recipients(partner))
 
@@ -68,14 +68,10 @@ def deliver_expiry_warning(payload: dict) -> int:
                 "partner": partner,
                 "points": points,
                 "expires_on": expires_on,
-                "link": _link(reverse("rewards_catalog:catalog")),
+                "link": link(reverse("rewards_catalog:catalog")),
             },
         )
     return _send(subject, body, recipients(partner))
-
-
-def _link(path: str) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
 def _send(subject: str, body: str, people: list[User]) -> int:
