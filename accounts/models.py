@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -224,3 +225,52 @@ class Invitation(models.Model):
 
     def get_status_display(self) -> str:
         return self.Status(self.status).label
+
+
+class Audience(models.Model):
+    """Who an offer is for: one definition that campaigns, catalog items and content pages all point at.
+
+    Each kind of limit is a set; an empty set does not limit. A partner is in the audience when it matches
+    every limit that is set (its kind is one of the kinds, its region one of the regions, its tier one of
+    the tiers, and it carries at least one of the tags). An offer with no audience is for every partner.
+    The rule itself is ``accounts.audiences.includes`` (pure); ``accounts.audiences`` also filters in SQL.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    partner_kinds = ArrayField(
+        models.CharField(max_length=20, choices=Partner.Kind.choices),
+        verbose_name=_("partner kinds"),
+        default=list,
+        blank=True,
+        help_text=_("None chosen: every kind."),
+    )
+    regions = ArrayField(
+        models.CharField(max_length=64),
+        verbose_name=_("regions"),
+        default=list,
+        blank=True,
+        help_text=_("Empty: every region."),
+    )
+    # A string reference: accounts sits below tiers and imports nothing of it; the caller passes the tier.
+    tiers = models.ManyToManyField(
+        "tiers.Tier",
+        verbose_name=_("tiers"),
+        blank=True,
+        related_name="+",
+        help_text=_("Partners in any of these tiers. None chosen: every tier."),
+    )
+    tags = models.ManyToManyField(
+        "taggit.Tag",
+        verbose_name=_("segments (tags)"),
+        blank=True,
+        related_name="+",
+        help_text=_("Partners with any of these tags. None chosen: every partner."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("audience")
+        verbose_name_plural = _("audiences")
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,90 @@
+"""Who an offer is for: the one audience rule of the programme, used by campaigns, catalog items, content.
+
+``includes`` is the rule as a pure function over snapshots (``AudienceTerms`` of an ``Audience`` row,
+``PartnerFacts`` of a partner), for code that judges many offers for one partner in memory.
+``offered_to`` is the same rule in SQL, for lists: a filter that keeps the offers (rows with an
+``audience`` foreign key) whose audience includes the partner, or that have none.
+
+The partner's tier is passed in by the caller: accounts sits below ``portal.tiers`` and reads nothing of it.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.models import Audience, Partner
+
+
+@dataclass(frozen=True)
+class AudienceTerms:
+    """What an audience asks of a partner; an empty set does not limit."""
+
+    partner_kinds: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    tiers: frozenset[int] = frozenset()  # tier ids
+    tags: frozenset[int] = frozenset()  # taggit tag ids
+
+
+@dataclass(frozen=True)
+class PartnerFacts:
+    """What the rule needs of a partner."""
+
+    kind: str
+    region: str
+    tier: int | None = None  # the id of the partner's tier; None before the programme's first review
+    tags: frozenset[int] = frozenset()
+
+
+EVERYONE = AudienceTerms()
+
+
+def includes(terms: AudienceTerms | None, partner: PartnerFacts) -> bool:
+    """Whether the partner is in the audience (None: no audience, so every partner)."""
+    if terms is None:
+        return True
+    return (
+        (not terms.partner_kinds or partner.kind in terms.partner_kinds)
+        and (not terms.regions or partner.region in terms.regions)
+        and (not terms.tiers or partner.tier in terms.tiers)
+        and (not terms.tags or bool(terms.tags & partner.tags))
+    )
+
+
+def terms_of(audience: Audience | None) -> AudienceTerms | None:
+    """The audience's terms (its tiers and tags a query each, unless prefetched)."""
+    if audience is None:
+        return None
+    return AudienceTerms(
+        partner_kinds=frozenset(audience.partner_kinds),
+        regions=frozenset(audience.regions),
+        tiers=frozenset(tier.pk for tier in audience.tiers.all()),
+        tags=frozenset(tag.pk for tag in audience.tags.all()),
+    )
+
+
+def facts_of(partner: Partner, *, tier_id: int | None) -> PartnerFacts:
+    """The partner's facts (its tags one query); `tier_id` from ``portal.tiers.queries.tier_of``."""
+    return PartnerFacts(
+        kind=partner.kind,
+        region=partner.region,
+        tier=tier_id,
+        tags=frozenset(partner.tags.values_list("id", flat=True)),
+    )
+
+
+def audiences_including(partner: Partner, *, tier_id: int | None):
+    """The audiences that include the partner, as a queryset (for a subquery)."""
+    tiers = Audience.tiers.through.objects.filter(audience=OuterRef("pk"))
+    tags = Audience.tags.through.objects.filter(audience=OuterRef("pk"))
+    partner_tags = partner.tags.values("id")
+    return Audience.objects.filter(
+        Q(partner_kinds=[]) | Q(partner_kinds__contains=[partner.kind]),
+        Q(regions=[]) | Q(regions__contains=[partner.region]),
+        ~Exists(tiers) | Exists(tiers.filter(tier_id=tier_id)),
+        ~Exists(tags) | Exists(tags.filter(tag_id__in=partner_tags)),
+    )
+
+
+def offered_to(partner: Partner, *, tier_id: int | None, field: str = "audience") -> Q:
+    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner."""
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
