@@ -1,0 +1,94 @@
+"""Learn pages for tests, made as an account manager makes them in Wagtail (pages under the Learn section)."""
+
+from django.utils.text import slugify
+from wagtail.models import Locale
+
+from content import services
+from content.models import (
+    ArticlePage,
+    FeedbackPage,
+    FeedbackQuestion,
+    QuestionnairePage,
+    QuestionnaireQuestion,
+    QuizPage,
+)
+
+SECRET_EXPLANATION = "Conical burrs grind cooler"
+
+
+def choice(choice_id, text, correct=False):
+    return {"type": "item", "id": choice_id, "value": {"text": text, "correct": correct}}
+
+
+# Question 1 has one right choice (g1-right), question 2 two (g2-right-a, g2-right-b).
+QUESTIONS = [
+    {
+        "type": "question",
+        "id": "g1",
+        "value": {
+            "question": "Which burrs does the G20 grinder use?",
+            "choices": [choice("g1-right", "Conical burrs", True), choice("g1-wrong", "Blades")],
+            "explanation": f"<p>{SECRET_EXPLANATION} than flat ones.</p>",
+        },
+    },
+    {
+        "type": "question",
+        "id": "g2",
+        "value": {
+            "question": "What sets the grind size?",
+            "choices": [
+                choice("g2-right-a", "The dial", True),
+                choice("g2-right-b", "The collar", True),
+                choice("g2-wrong", "The hopper"),
+            ],
+            "explanation": "<p>Both the dial and the collar move the burrs.</p>",
+        },
+    },
+]
+RIGHT = {"g1": ["g1-right"], "g2": ["g2-right-a", "g2-right-b"]}
+HALF = {"g1": ["g1-right"], "g2": ["g2-wrong"]}
+WRONG = {"g1": ["g1-wrong"], "g2": ["g2-wrong"]}
+
+
+def section():
+    return services.open_learn_section().english
+
+
+def quiz(parent=None, *, title="Grinder basics", points=50, pass_mark_percent=100, **fields) -> QuizPage:
+    page = QuizPage(
+        title=title,
+        slug=slugify(title),
+        points=points,
+        pass_mark_percent=pass_mark_percent,
+        questions=QUESTIONS,
+        **fields,
+    )
+    return (parent or section()).add_child(instance=page)
+
+
+def article(*, title="The G20 grinder", **fields) -> ArticlePage:
+    body = [{"type": "text", "value": "<p>The G20 grinds for espresso.</p>"}]
+    return section().add_child(instance=ArticlePage(title=title, slug=slugify(title), body=body, **fields))
+
+
+def form_page(kind="questionnaire", *, title="How do you sell?", points=30, **fields):
+    model, question = (
+        (QuestionnairePage, QuestionnaireQuestion) if kind == "questionnaire" else (FeedbackPage, FeedbackQuestion)
+    )
+    page = section().add_child(instance=model(title=title, slug=slugify(title), points=points, **fields))
+    question.objects.create(page=page, sort_order=0, label="What do your customers ask for?", field_type="multiline")
+    question.objects.create(page=page, sort_order=1, label="How useful is the range?", field_type="scale")
+    return page
+
+
+FORM_ANSWERS = {"what_do_your_customers_ask_for": "Oat milk", "how_useful_is_the_range": "4"}
+
+
+def in_hebrew(page, title):
+    """The page's Hebrew copy, published (its parents copied too, as Wagtail's "Translate" does)."""
+    hebrew, _ = Locale.objects.get_or_create(language_code="he")
+    copy = page.copy_for_translation(hebrew, copy_parents=True)
+    copy.title = title
+    copy.save_revision().publish()
+    copy.refresh_from_db()
+    return copy
