@@ -84,3 +84,8 @@ class QuestionBlock(blocks.StructBlock):
             message = _("Mark at least one choice as the right answer.")
             raise StructBlockValidationError(non_block_errors=[ValidationError(message)])
         return value
+
+
+def choice_id(index: int, child) -> str:
+    """A choice's id: the id Wagtail stored for it (kept in translated copies), its place for a legacy one."""
+    return child.original_id or str(index)

@@ -44,6 +44,7 @@ from wagtail.models import Page
 
 from content.blocks import ArticleBody, QuestionBlock
 from content.form_builder import ContentFormBuilder
+from content.forms import QuizForm
 
 # --- Programme settings ----------------------------------------------------------------------------------
 
@@ -204,6 +205,9 @@ class QuizPage(EarningPage):
         verbose_name = _("quiz")
         verbose_name_plural = _("quizzes")
 
+    def get_preview_context(self, request, mode_name):
+        return {**super().get_preview_context(request, mode_name), "form": QuizForm(self)}
+
 
 class FormAnswers(AbstractFormSubmission):
     """The answers of one person to a questionnaire or feedback form (Wagtail lists and exports them)."""
@@ -236,7 +240,7 @@ class FormPage(FormMixin, EarningPage):
     settings_panels = [*EarningPage.offer_panels, *Page.settings_panels]
     parent_page_types = ["content.LearnIndexPage"]
     subpage_types: list[str] = []
-    template = "content/form_page.html"
+    landing_page_template = "content/form_page.html"
     preview_modes = [("form", _("Form"))]
 
     class Meta:
@@ -256,11 +260,15 @@ class FormPage(FormMixin, EarningPage):
 
 
 class QuestionnairePage(FormPage):
+    template = "content/form_page.html"
+
     class Meta:
         verbose_name = _("questionnaire")
 
 
 class FeedbackPage(FormPage):
+    template = "content/form_page.html"
+
     class Meta:
         verbose_name = _("feedback form")
 

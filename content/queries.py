@@ -21,6 +21,7 @@ from wagtail.models import Page
 from accounts.audiences import offered_to
 from accounts.models import Partner
 from content import rules
+from content.blocks import choice_id
 from content.models import (
     ArticlePage,
     Completion,
@@ -109,11 +110,6 @@ def questions_of(quiz: QuizPage) -> list[rules.Question]:
         right = frozenset(c for c, correct in choices.items() if correct)
         questions.append(rules.Question(id=block.id, choices=frozenset(choices), right=right))
     return questions
-
-
-def choice_id(index: int, child) -> str:
-    """A choice's id: the id Wagtail stored for it (kept in translated copies), its place for a legacy one."""
-    return child.original_id or str(index)
 
 
 # --- What people did -------------------------------------------------------------------------------------

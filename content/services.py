@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.models import Locale, Page
+from wagtail.models import Locale, Page, Site
 
 from accounts.models import Membership, User
 from content import queries, rules
@@ -250,7 +250,8 @@ def open_learn_section(*, title: str = "Learn", title_he: str = "למידה") ->
     hebrew_locale, _created = Locale.objects.get_or_create(language_code="he")
     english = LearnIndexPage.objects.filter(locale=english_locale).first()
     if english is None:
-        root = Page.get_first_root_node()
+        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+        root = site.root_page if site else Page.get_first_root_node()
         english = root.add_child(instance=LearnIndexPage(title=title, slug="learn", locale=english_locale))
     hebrew = LearnIndexPage.objects.filter(translation_key=english.translation_key, locale=hebrew_locale).first()
     if hebrew is None:

@@ -20,14 +20,14 @@ def choice(choice_id, text, correct=False):
     return {"type": "item", "id": choice_id, "value": {"text": text, "correct": correct}}
 
 
-# Question 1 has one right choice (g1-right), question 2 two (g2-right-a, g2-right-b).
+# Question 1 has one right choice (c1a), question 2 two (c2a, c2b). The ids say nothing of which is right.
 QUESTIONS = [
     {
         "type": "question",
         "id": "g1",
         "value": {
             "question": "Which burrs does the G20 grinder use?",
-            "choices": [choice("g1-right", "Conical burrs", True), choice("g1-wrong", "Blades")],
+            "choices": [choice("c1a", "Conical burrs", True), choice("c1b", "Blades")],
             "explanation": f"<p>{SECRET_EXPLANATION} than flat ones.</p>",
         },
     },
@@ -37,17 +37,35 @@ QUESTIONS = [
         "value": {
             "question": "What sets the grind size?",
             "choices": [
-                choice("g2-right-a", "The dial", True),
-                choice("g2-right-b", "The collar", True),
-                choice("g2-wrong", "The hopper"),
+                choice("c2a", "The dial", True),
+                choice("c2b", "The collar", True),
+                choice("c2c", "The hopper"),
             ],
             "explanation": "<p>Both the dial and the collar move the burrs.</p>",
         },
     },
 ]
-RIGHT = {"g1": ["g1-right"], "g2": ["g2-right-a", "g2-right-b"]}
-HALF = {"g1": ["g1-right"], "g2": ["g2-wrong"]}
-WRONG = {"g1": ["g1-wrong"], "g2": ["g2-wrong"]}
+
+
+def with_right_choices(right: dict[str, set[str]]) -> list[dict]:
+    """The questions with other choices marked right."""
+    return [
+        {
+            **q,
+            "value": {
+                **q["value"],
+                "choices": [
+                    {**c, "value": {**c["value"], "correct": c["id"] in right[q["id"]]}} for c in q["value"]["choices"]
+                ],
+            },
+        }
+        for q in QUESTIONS
+    ]
+
+
+RIGHT = {"g1": ["c1a"], "g2": ["c2a", "c2b"]}
+HALF = {"g1": ["c1a"], "g2": ["c2c"]}
+WRONG = {"g1": ["c1b"], "g2": ["c2c"]}
 
 
 def section():

@@ -50,7 +50,7 @@ def test_a_failed_quiz_is_stored_and_earns_nothing(reseller_member):
     quiz = pages.quiz(pass_mark_percent=100)
     attempt = services.take_quiz(quiz, member=reseller_member, answers=pages.HALF)
     assert not attempt.passed and attempt.score_percent == 50 and attempt.correct_count == 1
-    assert attempt.answers == {"g1": ["g1-right"], "g2": ["g2-wrong"]}
+    assert attempt.answers == {"g1": ["c1a"], "g2": ["c2c"]}
     assert not Completion.objects.exists() and not Transfer.objects.filter(code=Code.CONTENT).exists()
 
 
@@ -148,9 +148,9 @@ def test_a_feedback_form_refuses_answers_off_its_scale_naming_the_field(reseller
 @pytest.mark.parametrize(
     "answers, wrong",
     [
-        ({"g1": ["g1-right"]}, {"g2"}),  # a question left out
-        ({"g1": ["g1-right", "g1-wrong"], "g2": ["g2-wrong"]}, {"g1"}),  # two ticked where one is right
-        ({"g1": ["elsewhere"], "g2": ["g2-wrong"]}, {"g1"}),  # a choice of no question of this quiz
+        ({"g1": ["c1a"]}, {"g2"}),  # a question left out
+        ({"g1": ["c1a", "c1b"], "g2": ["c2c"]}, {"g1"}),  # two ticked where one is right
+        ({"g1": ["elsewhere"], "g2": ["c2c"]}, {"g1"}),  # a choice of no question of this quiz
         ({}, {"g1", "g2"}),
     ],
 )
