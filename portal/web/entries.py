@@ -108,16 +108,7 @@ def _short_date(moment: datetime) -> str:
 
 # --- CSV -------------------------------------------------------------------------------
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2_000
-
-
-def spreadsheet_safe(value):
-    """A text cell a spreadsheet would run is prefixed with a quote; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def csv_header() -> list[str]:
@@ -156,7 +147,7 @@ def csv_rows(entries: Iterable[Transfer]) -> Iterator[list]:
                 _iso_day(available_from) if available_from else "",
                 f"{entry.ref_type} {entry.ref_id}".strip(),
             ]
-            yield [spreadsheet_safe(cell) for cell in row]
+            yield row  # portal.csv_cells makes every cell safe for spreadsheets
 
 
 def _iso_day(moment: datetime) -> str:

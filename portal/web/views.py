@@ -1,12 +1,11 @@
 """Partner pages. Every view reads the company from the signed-in person's
 membership, never from the URL, so no id in a URL can reach another company."""
 
-import csv
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import member_required
 from content.queries import next_quiz_for
+from portal.csv_cells import csv_response
 from portal.earning import queries as erp
 from portal.earning.services import load_programme
 from portal.ledger.queries import (
@@ -188,13 +188,6 @@ def activity(request):
     return render(request, "web/activity.html", context)
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so rows stream without a buffer."""
-
-    def write(self, value):
-        return value
-
-
 @member_required
 @require_GET
 def activity_export(request):
@@ -203,18 +196,8 @@ def activity_export(request):
         return redirect(f"{reverse('web:activity')}?{request.GET.urlencode()}")
     account_id = _account_id(request.membership.partner)
     entries = every_entry_of(account_id, form.entry_filter(paged=False))
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # a byte-order mark, so spreadsheets read the file as UTF-8 (Hebrew included)
-        yield writer.writerow(csv_header())
-        for row in csv_rows(entries):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     filename = f"points-activity-{timezone.localdate().isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename=filename, header=csv_header(), rows=csv_rows(entries))
 
 
 @member_required
