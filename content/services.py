@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.models import Locale, Page, Site
+from wagtail.models import GroupPagePermission, Locale, Page, Site
 
 from accounts.models import Membership, User
 from content import queries, rules
@@ -258,7 +259,21 @@ def open_learn_section(*, title: str = "Learn", title_he: str = "למידה") ->
         hebrew = english.copy_for_translation(hebrew_locale, copy_parents=True)
         hebrew.title = title_he
         hebrew.save_revision().publish()
+    _let_staff_edit(english, hebrew)
     return Section(english=english, hebrew=hebrew)
+
+
+# The CMS groups (accounts' migrations) edit, publish and translate the section's pages; none deletes in bulk.
+EDITING_GROUPS = ("Account managers", "Programme administrators")
+EDITING = ("add_page", "change_page", "publish_page", "lock_page", "unlock_page")
+
+
+def _let_staff_edit(*sections: LearnIndexPage) -> None:
+    permissions = list(Permission.objects.filter(content_type__app_label="wagtailcore", codename__in=EDITING))
+    for group in Group.objects.filter(name__in=EDITING_GROUPS):
+        for section in sections:
+            for permission in permissions:
+                GroupPagePermission.objects.get_or_create(group=group, page=section, permission=permission)
 
 
 def _current(member: Membership) -> Membership:
