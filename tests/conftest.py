@@ -68,6 +68,7 @@ ROLE_MIGRATIONS = [
     ("portal.tiers.migrations.0002_cms_roles", "grant"),
     ("portal.statements.migrations.0003_cms_roles", "grant"),
     ("content.migrations.0002_cms_roles", "grant"),
+    ("content.migrations.0003_learning_report_roles", "grant"),
 ]
 
 
