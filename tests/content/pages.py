@@ -1,7 +1,7 @@
 """Learn pages for tests, made as an account manager makes them in Wagtail (pages under the Learn section)."""
 
 from django.utils.text import slugify
-from wagtail.models import Locale
+from wagtail.models import Locale, Page
 
 from content import services
 from content.models import (
@@ -66,6 +66,13 @@ def with_right_choices(right: dict[str, set[str]]) -> list[dict]:
 RIGHT = {"g1": ["c1a"], "g2": ["c2a", "c2b"]}
 HALF = {"g1": ["c1a"], "g2": ["c2c"]}
 WRONG = {"g1": ["c1b"], "g2": ["c2c"]}
+
+
+def site_root():
+    """The tree's root and the default locale, which a test that commits (and so empties the database) lacks."""
+    Locale.objects.get_or_create(language_code="en")
+    if Page.get_first_root_node() is None:
+        Page.add_root(instance=Page(title="Root", slug="root"))
 
 
 def section():

@@ -173,6 +173,9 @@ def test_a_hebrew_reader_reads_the_hebrew_copy_right_to_left(client, reseller_me
     html = client.get(item_url(quiz)).content.decode()
     assert '<html lang="he" dir="rtl">' in html
     assert re.search(r'<article class="ln-quiz" lang="he" dir="rtl"\s*>\s*<h1>יסודות המטחנה</h1>', html)
+    assert "שליחת התשובות" in html and "בחרו את כל התשובות הנכונות." in html
+    learn = client.get(LEARN).content.decode()
+    assert "<h1>למידה</h1>" in learn and "יסודות המטחנה" in learn and "Grinder basics" not in learn
 
 
 def test_a_hebrew_reader_without_a_hebrew_copy_reads_the_english_one_left_to_right(client, reseller_member):

@@ -8,7 +8,6 @@ These tests commit, so the database is emptied after each: the site's root page 
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
-from wagtail.models import Locale, Page
 
 from content import services
 from content.errors import AlreadyDone
@@ -24,9 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def site_root():
-    Locale.objects.get_or_create(language_code="en")
-    if Page.get_first_root_node() is None:
-        Page.add_root(instance=Page(title="Root", slug="root"))
+    pages.site_root()
 
 
 def outcome(call):
