@@ -1,6 +1,6 @@
 """Eight months of a demo partner's business, written as what the ERP, its people and its account
 manager would have sent: orders with their lines, returns, invoices and payments, redemptions and
-adjustments, quizzes and referrals.
+adjustments, quizzes, questionnaires and feedback forms, and referrals.
 
 A partner's history is walked day by day from a random generator seeded by its ERP id, so it is the
 same on every run and on every machine, and so are its ids (``SO-<partner>-<n>``, ``INV-...``,
@@ -62,17 +62,23 @@ WEIGHTS = {
     Partner.Kind.POINT_OF_SALE: [0, 1, 1, 2, 6, 4, 3, 3, 1, 3, 2, 3],
 }
 
-# (slug, title, quiz or questionnaire, points)
+# The Learn section's items the demo's people take (``portal.demo.learning`` makes their pages): (slug, kind).
+# Eight, the quizzes first, as the history has always drawn them: the draws, and so every partner's history, stay
+# the same.
 LEARNING = [
-    ("barista-basics", "Barista basics: dialling in the G20 grinder", "quiz", 50),
-    ("pro300-descaling", "Cleaning and descaling the Pro 300", "quiz", 50),
-    ("capsules-x5", "The X5 capsule range: what's new", "quiz", 75),
-    ("milk-texturing", "Milk texturing for busy counters", "quiz", 50),
-    ("selling-to-offices", "Selling coffee service to offices", "quiz", 75),
-    ("partner-feedback-q3", "Partner feedback form, Q3", "questionnaire", 25),
-    ("delivery-survey", "How was your last delivery?", "questionnaire", 25),
-    ("sustainability-2026", "Sustainability questionnaire 2026", "questionnaire", 30),
+    ("barista-basics", "quiz"),
+    ("pro300-descaling", "quiz"),
+    ("capsules-x5", "quiz"),
+    ("milk-texturing", "quiz"),
+    ("selling-to-offices", "quiz"),
+    ("partner-feedback-q3", "feedback"),
+    ("delivery-survey", "feedback"),
+    ("sustainability-2026", "questionnaire"),
 ]
+# A Hebrew-speaking reseller's people all learn in one month, the seventh before today: the company reaches its
+# monthly learning cap, and what its people complete after that is recorded with no points.
+STUDY_DOMAIN = "coffee4work.example"
+STUDY_MONTHS_AGO = 7
 REFERRED_BUSINESSES = [
     "Café Aroma Ra'anana",
     "Kibbutz Hatzor dining hall",
@@ -196,6 +202,8 @@ class _Walk:
                 self._welcome()
             for event, options in self._events_of_the_day():
                 getattr(self, f"_{event}")(**options)
+        if self.spec.domain == STUDY_DOMAIN:
+            self._study_month()
         return self.events
 
     def _events_of_the_day(self):
@@ -304,21 +312,35 @@ class _Walk:
                    "paid_on": paid.isoformat()})  # fmt: skip
 
     def _learning(self):
+        """A person opens an item and takes it; a quiz's outcome follows the person's mastery (70 to 100,
+        ``portal.demo.learning``: most pass at once, some on a retry, a few never)."""
         person = self.rng.choice(self.people)
-        slug, title, kind, points = self.rng.choice(LEARNING)
+        slug, kind = self.rng.choice(LEARNING)
         if (person.user_id, slug) in self.learned:
             return  # once per person per item
+        mastery = self.rng.randint(70, 100) if kind == "quiz" else 0
+        self._learn(self._at(), person, slug, mastery)
+
+    def _learn(self, at: datetime, person: Person, slug: str, mastery: int):
         self.learned.add((person.user_id, slug))
-        if kind == "quiz":
-            score = self.rng.randint(70, 100)
-            reason = f"Passed the quiz “{title}” ({person.name})"
-            details = {"item": slug, "score": score, "about": {"kind": "quiz", "title": title, "person": person.name}}
-        else:
-            reason = f"Answered “{title}” ({person.name})"
-            details = {"item": slug, "about": {"kind": "questionnaire", "title": title, "person": person.name}}
-        key = f"demo-content:{self.spec.external_id}:{person.user_id}:{slug}"
-        self._add(self._at(), "content", {"key": key, "points": points, "reason": reason, "details": details,
-                                          "actor_id": person.user_id, "ref_type": kind, "ref_id": slug})  # fmt: skip
+        seed = f"{self.spec.rng_seed}:{person.user_id}:{slug}"  # its own draws: the day's stay as they were
+        retry_after_hours = random.Random(seed).randint(2, 72)
+        self._add(at, "content", {"person": person.user_id, "item": slug, "mastery": mastery,
+                                  "retry_after_hours": retry_after_hours, "seed": seed})  # fmt: skip
+
+    def _study_month(self):
+        """Every person takes every item in one month (most quizzes passed at once); they learned nothing after."""
+        rng = random.Random(f"{self.spec.rng_seed}:study")
+        index = self.today.year * 12 + self.today.month - 1 - STUDY_MONTHS_AGO
+        first = date(index // 12, index % 12 + 1, 1)
+        start = timezone.make_aware(datetime.combine(first, time.min))
+        self.events = [e for e in self.events if e.kind != "content" or e.at < start]
+        self.learned = {(e.data["person"], e.data["item"]) for e in self.events if e.kind == "content"}
+        for n, (person, (slug, kind)) in enumerate((p, item) for p in self.people for item in LEARNING):
+            day = first + timedelta(days=2 + n // 3)
+            at = timezone.make_aware(datetime.combine(day, time(9))) + timedelta(minutes=20 * (n % 3))
+            if (person.user_id, slug) not in self.learned:
+                self._learn(at, person, slug, rng.choice([72, 80, 90, 95, 100]) if kind == "quiz" else 0)
 
     def _referral(self):
         referred = self.rng.choice(REFERRED_BUSINESSES)

@@ -2,11 +2,12 @@
 
 Each week, in this order: what people did (redemptions and their decisions, adjustments), against the
 balance the weeks before left; then what the ERP sent (orders, invoices, returns, payments) through
-``portal.earning.services.record`` in one batch per kind, with ``source="demo"``; then the quizzes,
-referrals and welcome bonuses; then ``release_order_points`` as the periodic task would have run it, and
+``portal.earning.services.record`` in one batch per kind, with ``source="demo"``; then what people learned
+(``portal.demo.learning``: quizzes and forms through ``content.services``), the referrals and welcome
+bonuses; then ``release_order_points`` as the periodic task would have run it, and
 the programme's other periodic runs (``after_week``: the tier review and the expiry run).
 
-People's actions run "on the day" (``demo_clock``): the services read the time from
+People's actions (and a failed quiz's retry) run "on the day" (``demo_clock``): the services read the time from
 ``django.utils.timezone.now``, so their rows and ledger entries carry the day of the history, not the
 day of the seed. Rows the database stamps itself (a redemption's creation and history) are set to
 that day afterwards, and marked as announced, so the past sends no e-mail.
@@ -24,6 +25,7 @@ from unittest import mock
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Membership, Partner, User
+from content.models import Completion
 from portal.demo.history import Event
 from portal.earning import adjustments
 from portal.earning import services as earning
@@ -73,12 +75,14 @@ class Replay:
         administrator: User,
         horizon: datetime,
         after_week: Callable[[datetime], None] = lambda end: None,
+        learning=None,
     ):
         self.partners = partners
         self.after_week = after_week  # the programme's periodic runs, at the end of each week
         self.replayed = replayed  # partners whose history an earlier run sent: their people did it all then
         self.administrator = administrator
         self.horizon = horizon  # nothing happens at or after it
+        self.learning = learning  # portal.demo.learning.Learning: the Learn section's pages, and taking them
         self.tally = Tally()
         self.actions: list[tuple[datetime, int, Callable]] = []  # a heap of people's actions
         self.sequence = 0
@@ -104,6 +108,7 @@ class Replay:
         replayed = [self.partners[p].id for p in self.replayed]
         self.tally.count("redemption", False, Redemption.objects.filter(partner_id__in=replayed).count())
         self.tally.count("adjustment", False, Adjustment.objects.filter(partner_id__in=replayed).count())
+        self.tally.count("content", False, Completion.objects.filter(partner_id__in=replayed).count())
         for week in range(max(weeks) + 1):
             end = min(first + (week + 1) * WEEK, self.horizon)
             self._act_until(end)
@@ -130,7 +135,10 @@ class Replay:
             earning.release_order_points(now=day_returns[0].at)
             self._record("return", [e.data for e in day_returns])
         self._record("payment", [e.data for _, e in by_kind["payment"]])
-        self._post_programme_points([(p, e) for kind in ("welcome", "content", "referral") for p, e in by_kind[kind]])
+        for partner, event in by_kind["content"]:  # after the ERP's records, as the week's points always came
+            if partner not in self.replayed:
+                self._learn(self.partners[partner], event.data, event.at)
+        self._post_programme_points([(p, e) for kind in ("welcome", "referral") for p, e in by_kind[kind]])
 
     def _record(self, kind: str, items: list[dict]) -> None:
         for start in range(0, len(items), earning.MAX_BATCH):
@@ -147,8 +155,8 @@ class Replay:
                 self.tally.count(kind, result.status == "created")
 
     def _post_programme_points(self, events: list[tuple[str, Event]]) -> None:
-        # Quizzes and referrals have no app of their own yet (content/, referrals/): until they do, the
-        # demo posts their points straight to the ledger, as those apps will, with the reason a partner reads.
+        # Referrals have no app of their own yet (referrals/): until they do, the demo posts their points
+        # straight to the ledger, as that app will, with the reason a partner reads.
         requests = [self._programme_points(self.partners[p].id, e) for p, e in events]
         for request, result in zip(requests, ledger.post_transfers(requests), strict=True):
             if not result.ok:
@@ -163,10 +171,6 @@ class Replay:
             return ledger.earning(partner_id, **common, code=Code.WELCOME, reason="Welcome to the partner programme",
                                   details={"about": {"kind": "welcome"}}, actor_label="programme",
                                   ref_type="partner")  # fmt: skip
-        if event.kind == "content":
-            return ledger.earning(partner_id, **common, code=Code.CONTENT, reason=data["reason"],
-                                  details=data["details"], actor_id=data["actor_id"], ref_type=data["ref_type"],
-                                  ref_id=data["ref_id"])  # fmt: skip
         return ledger.earning(partner_id, **common, code=Code.REFERRAL,
                               reason=f"Referral: {data['referred']} placed its first order",
                               details={"referred": data["referred"],
@@ -189,6 +193,20 @@ class Replay:
     def _action(self, partner: str, event: Event) -> Callable:
         act = self._redeem if event.kind == "redemption" else self._adjust
         return lambda at: act(self.partners[partner], event.data, at)
+
+    def _learn(self, partner: Partner, data: dict, at: datetime) -> None:
+        """A person takes a quiz or answers a form through the content services; a failed quiz comes back later."""
+        member = Membership.objects.select_related("partner", "user").get(user_id=data["person"])
+        self._count_turn(self.learning.take(member, data, at))
+
+    def _count_turn(self, turn) -> None:
+        if turn.attempted:
+            self.tally.count("attempt", True)
+        if turn.done:
+            self.tally.count("content", True)
+        if turn.retry is not None:
+            at, retry = turn.retry
+            self._later(at, lambda when: self._count_turn(retry(when)))
 
     def _redeem(self, partner: Partner, data: dict, at: datetime) -> None:
         request_key = uuid.uuid5(REDEMPTIONS_NAMESPACE, f"{partner.external_id}:{data['number']}")

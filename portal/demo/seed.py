@@ -3,9 +3,11 @@
 The history goes through the same paths as the product's: orders, returns, invoices and payments
 through ``portal.earning.services.record`` (as the ERP API and the CSV import send them), the return
 window through ``release_order_points``, adjustments through ``portal.earning.adjustments``,
-redemptions through ``rewards_catalog.services``, and the tier review and the expiry run through
-``portal.tiers.services`` week by week (``portal.demo.tiers``); so every demo number is explained by a
-record a partner can see. See ``history`` (what happened) and ``replay`` (sending it through the services).
+redemptions through ``rewards_catalog.services``, quizzes, questionnaires and feedback forms through
+``content.services`` (``portal.demo.learning``, which also makes the Learn section's pages), and the tier
+review and the expiry run through ``portal.tiers.services`` week by week (``portal.demo.tiers``); so every
+demo number is explained by a record a partner can see. See ``history`` (what happened) and ``replay``
+(sending it through the services).
 
 ``seed_demo`` is safe to run again and again: people and partners are found by their e-mail address
 and ERP id, the ERP's records keep their ids (the services answer "duplicate"), redemptions their
@@ -36,7 +38,8 @@ from portal.demo.directory import (
     manager_for,
     partner_specs,
 )
-from portal.demo.history import Person, partner_history, timeline_of
+from portal.demo.history import HISTORY_DAYS, Person, partner_history, timeline_of
+from portal.demo.learning import seed_learning
 from portal.demo.programme import seed_catalog, seed_earning_rules
 from portal.demo.replay import DemoRefused, Replay, Tally
 from portal.demo.statements import StatementRuns
@@ -63,7 +66,8 @@ RECORDS = [
     ("return", "returns"),
     ("redemption", "redemptions"),
     ("adjustment", "adjustments"),
-    ("content", "quiz and questionnaire points"),
+    ("content", "quizzes passed and forms answered"),
+    ("attempt", "quiz attempts"),
     ("referral", "referrals"),
     ("welcome", "welcome bonuses"),
 ]
@@ -116,6 +120,7 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
         summary.rules_set = seed_earning_rules(today)
         summary.tiers_set = seed_tiers()  # before the catalog, whose items name tiers
         seed_catalog(administrator)
+        learning = seed_learning(published_at=_at(today, HISTORY_DAYS + 1))
         currency = EarningSettings.load().currency
         histories = {
             spec.external_id: partner_history(spec, people=people[spec.external_id], today=today, currency=currency)
@@ -131,7 +136,12 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
             statement_runs(at)
 
         replay = Replay(
-            partners, replayed=replayed, administrator=administrator, horizon=_at(today, 0), after_week=runs
+            partners,
+            replayed=replayed,
+            administrator=administrator,
+            horizon=_at(today, 0),
+            after_week=runs,
+            learning=learning,
         )
         summary.records = replay.run(histories)
         # Suspended partners earned like the others until they stopped; they are suspended now.

@@ -6,9 +6,12 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db.models import Sum
 from django.urls import reverse
+from wagtail.models import Page
 
 from accounts.models import Membership, Partner, User
+from content.models import ArticlePage, Completion, FeedbackPage, ItemView, QuestionnairePage, QuizAttempt, QuizPage
 from portal.demo.directory import ACCOUNT_MANAGERS_GROUP, partner_specs
 from portal.demo.history import Person, partner_history
 from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
@@ -56,7 +59,8 @@ def test_a_partners_history_is_the_same_on_every_run():
 
 def test_a_second_run_creates_nothing(seeded):
     assert seeded.anything_created and seeded.transfers_created == seeded.transfers > 0
-    counts = {model: model.objects.count() for model in (Order, Invoice, Payment, Return, Redemption, Adjustment)}
+    models = (Order, Invoice, Payment, Return, Redemption, Adjustment, Completion, QuizAttempt, ItemView, Page)
+    counts = {model: model.objects.count() for model in models}
 
     again = seed_demo(partners_per_kind=SMALL)
 
@@ -213,3 +217,24 @@ def test_the_demo_has_each_active_partners_statements_of_the_last_months(seeded,
     client.force_login(owner)
     latest = Statement.objects.filter(partner=owner.membership.partner).latest("month")
     assert client.get(reverse("statements:download", args=[f"{latest.month:%Y-%m}"])).status_code == 200
+
+
+def test_the_demo_learns_through_the_content_services_in_both_languages(seeded):
+    for model, count in [(ArticlePage, 3), (QuizPage, 5), (QuestionnairePage, 1), (FeedbackPage, 2)]:
+        languages = Counter(model.objects.live().values_list("locale__language_code", flat=True))
+        assert languages == {"en": count, "he": count}, model
+    english_quizzes = QuizPage.objects.filter(locale__language_code="en")
+    assert sum(quiz.get_parent().specific_class is ArticlePage for quiz in english_quizzes) == 3
+    for_resellers = english_quizzes.filter(audience__partner_kinds=[Partner.Kind.RESELLER])
+    assert for_resellers.exists()
+    taken_by = Completion.objects.filter(item_key__in=for_resellers.values("translation_key"))
+    assert taken_by.exists() and not taken_by.exclude(partner__kind=Partner.Kind.RESELLER).exists()
+
+    content = Transfer.objects.filter(code=Code.CONTENT)
+    assert content.exists() and not content.filter(key__startswith="demo-content:")  # the stand-in's keys
+    assert content.aggregate(n=Sum("amount"))["n"] == Completion.objects.aggregate(n=Sum("points"))["n"]
+    assert QuizAttempt.objects.filter(passed=False).exists() and QuizAttempt.objects.filter(language="he").exists()
+    assert {"quiz", "questionnaire", "feedback"} == set(Completion.objects.values_list("kind", flat=True))
+    assert Completion.objects.filter(points=0).exists()  # a company reached its monthly cap and learned on
+    assert ItemView.objects.exists()
+    assert discrepancies() == []
