@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone, translation
 
+from accounts.models import Partner
 from content import queries, services
 from content.errors import AlreadyDone, InvalidAnswers, NotOffered, RetryTooSoon
 from content.models import Completion, FormAnswers, ItemView, QuizAttempt
@@ -209,6 +210,15 @@ class TestTargeting:
         quiz.unpublish()
         with pytest.raises(NotOffered):
             services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
+
+
+def test_a_suspended_partner_is_offered_nothing_and_earns_nothing(reseller_member):
+    quiz = pages.quiz()
+    Partner.objects.filter(pk=reseller_member.partner_id).update(status=Partner.Status.SUSPENDED)
+    reseller_member.partner.refresh_from_db()
+    assert queries.offered_items(reseller_member.partner) == {}
+    with pytest.raises(NotOffered):
+        services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
 
 
 def test_a_person_reads_their_languages_copy_falling_back_to_english(reseller_member):
