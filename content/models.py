@@ -348,8 +348,7 @@ class Completion(models.Model):
     points = models.PositiveIntegerField()
     month = models.DateField(help_text="The first day of the programme's month it counts in.")
     attempt = models.OneToOneField(QuizAttempt, on_delete=models.PROTECT, null=True, related_name="completion")
-    # Wagtail deletes a form page's answers with the page; the completion (and its ledger entry) stays.
-    answers = models.OneToOneField(FormAnswers, on_delete=models.SET_NULL, null=True, related_name="completion")
+    answers = models.OneToOneField(FormAnswers, on_delete=models.PROTECT, null=True, related_name="completion")
     transfer_key = models.CharField(max_length=120, blank=True, help_text="The ledger entry's key; empty: no points.")
     completed_at = models.DateTimeField()
 

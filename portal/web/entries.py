@@ -14,7 +14,6 @@ from portal.earning.queries import release_dates
 from portal.ledger.models import Code, Transfer
 from portal.ledger.queries import EntryKind, available_change, is_open, status_of
 from portal.ledger.wording import word_entry
-from portal.spreadsheets import spreadsheet_safe
 from portal.web.numbers import whole_number_format
 
 # --- Pages -----------------------------------------------------------------------------
@@ -109,7 +108,16 @@ def _short_date(moment: datetime) -> str:
 
 # --- CSV -------------------------------------------------------------------------------
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2_000
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet would run is prefixed with a quote; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_header() -> list[str]:
