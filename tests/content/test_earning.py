@@ -232,13 +232,10 @@ def test_a_person_reads_their_languages_copy_falling_back_to_english(reseller_me
     assert queries.offered_items(reseller_member.partner)[translated.translation_key].pk == translated.pk
 
 
-def test_deleting_an_item_keeps_who_completed_it_and_what_they_earned(reseller_member):
-    form = pages.form_page(points=30)
+def test_deleting_a_quiz_keeps_who_passed_it_and_what_they_earned(reseller_member):
     quiz = pages.quiz()
-    services.answer_form(form, member=reseller_member, data=pages.FORM_ANSWERS)
     services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
-    form.delete()
     quiz.delete()
-    kept = [(c.title, c.points, c.page_id) for c in Completion.objects.order_by("id")]
-    assert kept == [("How do you sell?", 30, None), ("Grinder basics", 50, None)]
-    assert QuizAttempt.objects.get().page_id is None and balance_of(reseller_member.partner).available == 80
+    kept = [(c.title, c.points, c.page_id) for c in Completion.objects.all()]
+    assert kept == [("Grinder basics", 50, None)]
+    assert QuizAttempt.objects.get().page_id is None and balance_of(reseller_member.partner).available == 50
