@@ -9,8 +9,9 @@ The partner's tier is passed in by the caller: accounts sits below ``portal.tier
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Audience, Partner
 
@@ -38,20 +39,43 @@ class PartnerFacts:
 EVERYONE = AudienceTerms()
 
 
+class Limit(StrEnum):
+    """A kind of limit an audience sets, in the order ``unmet`` checks them (a page names the first unmet)."""
+
+    TIER = "tier"
+    PARTNER_KIND = "partner_kind"
+    REGION = "region"
+    TAG = "tag"
+
+
+def unmet(terms: AudienceTerms | None, partner: PartnerFacts) -> Limit | None:
+    """The first limit of the audience the partner does not meet, or None when it is in the audience."""
+    if terms is None:
+        return None
+    if terms.tiers and partner.tier not in terms.tiers:
+        return Limit.TIER
+    if terms.partner_kinds and partner.kind not in terms.partner_kinds:
+        return Limit.PARTNER_KIND
+    if terms.regions and partner.region not in terms.regions:
+        return Limit.REGION
+    if terms.tags and not (terms.tags & partner.tags):
+        return Limit.TAG
+    return None
+
+
 def includes(terms: AudienceTerms | None, partner: PartnerFacts) -> bool:
     """Whether the partner is in the audience (None: no audience, so every partner)."""
-    if terms is None:
-        return True
-    return (
-        (not terms.partner_kinds or partner.kind in terms.partner_kinds)
-        and (not terms.regions or partner.region in terms.regions)
-        and (not terms.tiers or partner.tier in terms.tiers)
-        and (not terms.tags or bool(terms.tags & partner.tags))
-    )
+    return unmet(terms, partner) is None
+
+
+def with_terms(offers: QuerySet, *, field: str = "audience") -> QuerySet:
+    """The offers with their audience and its tiers and tags fetched alongside (two queries for the whole
+    list), so that ``terms_of(offer.audience)`` asks nothing more of the database."""
+    return offers.select_related(field).prefetch_related(f"{field}__tiers", f"{field}__tags")
 
 
 def terms_of(audience: Audience | None) -> AudienceTerms | None:
-    """The audience's terms (its tiers and tags a query each, unless prefetched)."""
+    """The audience's terms (its tiers and tags a query each, unless prefetched: ``with_terms``)."""
     if audience is None:
         return None
     return AudienceTerms(

@@ -44,6 +44,16 @@ def tier_multipliers(partner_ids: Sequence[int]) -> dict[int, tuple[str, str, De
     return {partner_id: (name, name_he, multiplier) for partner_id, name, name_he, multiplier in rows}
 
 
+def tier_ids(partner_ids: Sequence[int]) -> dict[int, int]:
+    """Each partner's tier id, for the partners the programme has reviewed: one query for them all."""
+    return dict(PartnerTier.objects.filter(partner_id__in=partner_ids).values_list("partner_id", "tier_id"))
+
+
+def tier_id_of(partner: Partner) -> int | None:
+    """The partner's tier id (None before the programme's first review): what an audience's tier limit asks."""
+    return PartnerTier.objects.filter(partner=partner).values_list("tier_id", flat=True).first()
+
+
 def tier_of(partner: Partner) -> Tier | None:
     status = PartnerTier.objects.select_related("tier").filter(partner=partner).first()
     return status.tier if status else None
