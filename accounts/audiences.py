@@ -11,7 +11,9 @@ The partner's tier is passed in by the caller: accounts sits below ``portal.tier
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.text import capfirst
 
 from accounts.models import Audience, Partner
 
@@ -112,3 +114,16 @@ def audiences_including(partner: Partner, *, tier_id: int | None):
 def offered_to(partner: Partner, *, tier_id: int | None, field: str = "audience") -> Q:
     """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner."""
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
+
+
+def offers_using(audience: Audience, *, limit: int = 50) -> list[str]:
+    """What points at the audience and keeps it from being deleted (campaigns, catalog items, content pages...),
+    each as "Kind: name", read through the relations that protect it, so accounts need know none of them."""
+    found = []
+    for relation in Audience._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        model = relation.related_model
+        for offer in model._default_manager.filter(**{relation.field.name: audience})[:limit]:
+            found.append(f"{capfirst(model._meta.verbose_name)}: {offer}")
+    return sorted(found)[:limit]
