@@ -20,9 +20,7 @@ def company_number(body: str | None = None) -> str:
     body = body or f"51{next(_serial):06d}"
     for check in range(10):
         number = f"{body}{check}"
-        total = sum(
-            (p - 9 if p > 9 else p) for p in (int(d) * (1 + i % 2) for i, d in enumerate(number))
-        )
+        total = sum((p - 9 if p > 9 else p) for p in (int(d) * (1 + i % 2) for i, d in enumerate(number)))
         if total % 10 == 0:
             return number
     raise AssertionError("unreachable")
@@ -31,9 +29,7 @@ def company_number(body: str | None = None) -> str:
 def referring_company(*, manager=None, domain="northwind.example", name="Northwind Traders", **partner):
     """An active partner with an owner at `domain`, in `manager`'s portfolio (a new account manager if None)."""
     manager = manager or AccountManagerFactory()
-    referrer = PartnerFactory(
-        name=name, account_manager=manager, registration_number=company_number(), **partner
-    )
+    referrer = PartnerFactory(name=name, account_manager=manager, registration_number=company_number(), **partner)
     owner = UserFactory(email=f"owner{next(_serial)}@{domain}")
     MembershipFactory(partner=referrer, user=owner, role=Membership.Role.OWNER)
     return referrer
