@@ -174,19 +174,16 @@ def invite(partner: Partner, *, email: str, role: str, acting_user: User) -> Inv
 
 
 @transaction.atomic
-def invite_first_owner(partner: Partner, *, email: str, acting_user: User) -> Invitation:
-    """The partner's account manager (or an administrator) invites the first owner of a company that has
-    no people yet, as when an approved referral becomes a partner; from then on its owners invite.
+def invite_owner(partner: Partner, *, email: str, acting_user: User) -> Invitation:
+    """The partner's account manager (or an administrator) invites an owner into the company, as when an
+    approved referral becomes a partner that has nobody yet; from then on its owners invite their colleagues.
 
-    The invitation is an owner's like any other (same link, expiry, e-mail through the outbox); inviting
-    again while it waits changes nothing.
+    The invitation is like an owner's (same link, expiry, e-mail through the outbox); inviting the same
+    address again while its invitation waits changes nothing. A manager may add people to their partners
+    anyway (``services.add_member``), so this gives them no new power.
     """
     partner = lock_partner(partner)
     check_manages_partner(acting_user, partner)
-    if Membership.objects.filter(partner=partner).exists():
-        raise ValidationError(
-            _("This company has people already: its owners invite their colleagues."), code="has_people"
-        )
     email = User.objects.normalize_email(email.strip()).lower()
     invitation = (
         Invitation.objects.select_for_update()

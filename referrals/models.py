@@ -9,6 +9,7 @@ passes without the order.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Partner
 
@@ -32,11 +33,11 @@ class Application(models.Model):
     """A business's application to join the programme, from the public form."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", _("Applied")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        QUALIFIED = "qualified", _("Qualified")
-        EXPIRED = "expired", _("Expired")
+        APPLIED = "applied", pgettext_lazy("referral status", "Applied")
+        APPROVED = "approved", pgettext_lazy("referral status", "Approved")
+        REJECTED = "rejected", pgettext_lazy("referral status", "Rejected")
+        QUALIFIED = "qualified", pgettext_lazy("referral status", "Qualified")
+        EXPIRED = "expired", pgettext_lazy("referral status", "Expired")
 
     referrer = models.ForeignKey(
         Partner,

@@ -249,7 +249,7 @@ def approve_application(
         account_manager=manager,
         acting_user=acting_user,
     )
-    invitations.invite_first_owner(partner, email=application.email, acting_user=acting_user)
+    invitations.invite_owner(partner, email=application.email, acting_user=acting_user)
     application.partner = partner
     application.status = Status.APPROVED
     application.decided_by = acting_user
