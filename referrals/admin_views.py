@@ -90,6 +90,15 @@ class ApplicationInspectView(NextStepsInspectMixin, generic.InspectView):
     def get_note_display_value(self):
         return self.object.note or "—"
 
+    def get_decided_at_display_value(self):
+        return self.object.decided_at or "—"
+
+    def get_qualified_at_display_value(self):
+        return self.object.qualified_at or "—"
+
+    def get_qualifying_order_display_value(self):
+        return self.object.qualifying_order or "—"
+
 
 class ApprovalForm(forms.Form):
     external_id = forms.CharField(
