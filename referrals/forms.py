@@ -15,7 +15,7 @@ class ApplicationForm(forms.Form):
         label=_("Company registration number"),
         required=False,
         max_length=40,
-        help_text=_("9 digits, as on the registration papers (ח.פ.)."),
+        help_text=_("9 digits, as on the company's registration certificate."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "dir": "ltr"}),
     )
     contact_name = forms.CharField(
