@@ -15,7 +15,7 @@ class QuizForm(forms.Form):
 
     def __init__(self, quiz, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for number, block in enumerate(quiz.questions, start=1):
+        for block in quiz.questions:
             children = block.value["choices"].bound_blocks
             choices = [(choice_id(i, child), child.value["text"]) for i, child in enumerate(children)]
             several = sum(1 for child in children if child.value["correct"]) > 1
@@ -33,7 +33,6 @@ class QuizForm(forms.Form):
                 )
             else:
                 field = forms.ChoiceField(widget=forms.RadioSelect, **common)
-            field.number = number
             self.fields[FIELD_PREFIX + block.id] = field
 
     def answers(self) -> dict[str, list[str]]:

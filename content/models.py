@@ -40,7 +40,7 @@ from wagtail.contrib.forms.models import FORM_FIELD_CHOICES, AbstractFormField, 
 from wagtail.contrib.forms.panels import FormSubmissionsPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PagePermissionTester
 
 from content.blocks import ArticleBody, QuestionBlock
 from content.form_builder import ContentFormBuilder
@@ -249,6 +249,9 @@ class FormPage(FormMixin, EarningPage):
     def get_submission_class(self):
         return FormAnswers
 
+    def permissions_for_user(self, user):
+        return AnsweredFormPermissions(user, self)
+
     def get_data_fields(self):
         return [*super().get_data_fields(), ("person", _("person")), ("partner", _("partner"))]
 
@@ -257,6 +260,14 @@ class FormPage(FormMixin, EarningPage):
 
     def serve_preview(self, request, mode_name):
         return LearnPage.serve_preview(self, request, mode_name)
+
+
+class AnsweredFormPermissions(PagePermissionTester):
+    """A form page that has answers is not deleted (Wagtail would delete its answers with it, and each is the
+    record of points given): it is unpublished instead. A quiz may go; its attempts and completions stay."""
+
+    def can_delete(self, ignore_bulk=False):
+        return super().can_delete(ignore_bulk) and not FormAnswers.objects.filter(page=self.page).exists()
 
 
 class QuestionnairePage(FormPage):

@@ -54,7 +54,10 @@ def _window(now: datetime) -> Q:
 def offered_items(partner: Partner, *, now: datetime | None = None) -> dict[uuid.UUID, LearnPage]:
     """Every item offered to the partner now, by item (translation key), newest first, each the copy to read.
 
-    A few queries whatever the number of pages: one per page type, one for the articles' keys."""
+    A few queries whatever the number of pages: one per page type, one for the articles' keys. A partner
+    that is not active (applied, suspended) is offered nothing, as it earns nothing from its orders."""
+    if partner.status != Partner.Status.ACTIVE:
+        return {}
     now = now or timezone.now()
     tier = tier_of(partner)
     languages = reading_languages()

@@ -31,7 +31,6 @@ class Card:
     kind: str
     progress: Progress
     quizzes: list  # an article's quizzes (with their progress), as (quiz, progress)
-    about: ArticlePage | None = None  # a quiz's article
 
     @property
     def points(self) -> int | None:

@@ -27,6 +27,7 @@ urlpatterns = [
     path("rewards/", include("rewards_catalog.urls")),
     path("learn/", include("content.urls")),
     path("statements/", include("portal.statements.urls")),
+    path("join/", include("referrals.urls")),  # the public application form, through a referral link
     path("", include("portal.web.urls")),
 ]
 

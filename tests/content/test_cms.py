@@ -6,10 +6,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from wagtail.models import Locale
 
-from content.models import ArticlePage, ContentSettings, QuizPage
+from content import services
+from content.models import ArticlePage, ContentSettings, FormAnswers, QuizPage
 from content.queries import questions_of
 from tests.content import pages
-from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory
+from tests.factories import AccountManagerFactory, MembershipFactory, ProgrammeAdministratorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,15 @@ def test_an_account_manager_may_not_change_the_programmes_learning_settings(clie
     client.force_login(AccountManagerFactory())
     url = reverse("wagtailsettings:edit", args=["content", "contentsettings", ContentSettings.load().pk])
     assert client.get(url).status_code in (302, 403)
+
+
+def test_a_form_page_with_answers_is_not_deleted_one_without_may_be(client):
+    answered, unanswered = pages.form_page(title="Answered"), pages.form_page(title="Not yet")
+    services.answer_form(answered, member=MembershipFactory(), data=pages.FORM_ANSWERS)
+    manager = AccountManagerFactory()
+    assert not answered.permissions_for_user(manager).can_delete()
+    assert unanswered.permissions_for_user(manager).can_delete()
+    client.force_login(manager)
+    response = client.post(reverse("wagtailadmin_pages:delete", args=[answered.pk]))
+    assert response.status_code in (302, 403)
+    assert FormAnswers.objects.filter(page=answered).exists()

@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone, translation
 
+from accounts.models import Partner
 from content import queries, services
 from content.errors import AlreadyDone, InvalidAnswers, NotOffered, RetryTooSoon
 from content.models import Completion, FormAnswers, ItemView, QuizAttempt
@@ -211,6 +212,15 @@ class TestTargeting:
             services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
 
 
+def test_a_suspended_partner_is_offered_nothing_and_earns_nothing(reseller_member):
+    quiz = pages.quiz()
+    Partner.objects.filter(pk=reseller_member.partner_id).update(status=Partner.Status.SUSPENDED)
+    reseller_member.partner.refresh_from_db()
+    assert queries.offered_items(reseller_member.partner) == {}
+    with pytest.raises(NotOffered):
+        services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
+
+
 def test_a_person_reads_their_languages_copy_falling_back_to_english(reseller_member):
     translated = pages.quiz(title="Translated")
     hebrew = pages.in_hebrew(translated, "מתורגם")
@@ -220,3 +230,12 @@ def test_a_person_reads_their_languages_copy_falling_back_to_english(reseller_me
     assert offered[translated.translation_key].pk == hebrew.pk
     assert offered[english_only.translation_key].pk == english_only.pk
     assert queries.offered_items(reseller_member.partner)[translated.translation_key].pk == translated.pk
+
+
+def test_deleting_a_quiz_keeps_who_passed_it_and_what_they_earned(reseller_member):
+    quiz = pages.quiz()
+    services.take_quiz(quiz, member=reseller_member, answers=pages.RIGHT)
+    quiz.delete()
+    kept = [(c.title, c.points, c.page_id) for c in Completion.objects.all()]
+    assert kept == [("Grinder basics", 50, None)]
+    assert QuizAttempt.objects.get().page_id is None and balance_of(reseller_member.partner).available == 50

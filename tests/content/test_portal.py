@@ -231,3 +231,12 @@ def test_a_staff_preview_renders_the_quiz_without_its_answers(reseller_member):
     response = quiz.make_preview_request()
     html = response.render().content.decode() if hasattr(response, "render") else response.content.decode()
     assert "Which burrs does the G20 grinder use?" in html and pages.SECRET_EXPLANATION not in html
+
+
+def test_staff_previews_of_an_article_and_a_questionnaire_render_as_partners_read_them(reseller_member):
+    article = pages.article(summary="All about the grinder")
+    form = pages.form_page()
+    article_html = article.make_preview_request().render().content.decode()
+    assert "The G20 grinds for espresso." in article_html and "Preview: partners see this page" in article_html
+    form_html = form.make_preview_request().render().content.decode()
+    assert 'name="how_useful_is_the_range"' in form_html and "disabled" in form_html
