@@ -334,3 +334,14 @@ def test_an_export_of_no_such_item_is_a_404(client, programme):
 
 def test_the_exports_read_moments_in_the_programmes_calendar():
     assert reports.local_moment(datetime(2026, 1, 1, 22, 30, tzinfo=UTC)) == "2026-01-02 00:30"  # Asia/Jerusalem
+
+
+def test_the_report_reads_in_hebrew_right_to_left(client, programme):
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(programme["dana"])
+    profile.preferred_language = "he"
+    profile.save(update_fields=["preferred_language"])
+    client.force_login(programme["dana"])
+    html = report_page(client).content.decode()
+    assert 'dir="rtl"' in html and "דוח למידה" in html and "שיעור מעבר" in html
