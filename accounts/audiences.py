@@ -98,8 +98,9 @@ def facts_of(partner: Partner, *, tier_id: int | None) -> PartnerFacts:
     )
 
 
-def audiences_including(partner: Partner, *, tier_id: int | None):
-    """The audiences that include the partner, as a queryset (for a subquery)."""
+def audiences_including(partner: Partner, *, tier_id):
+    """The audiences that include the partner, as a queryset (for a subquery). `tier_id`: the partner's tier id,
+    None for none, or an expression that gives it (a subquery, so that a list costs no query for the tier)."""
     tiers = Audience.tiers.through.objects.filter(audience=OuterRef("pk"))
     tags = Audience.tags.through.objects.filter(audience=OuterRef("pk"))
     partner_tags = partner.tags.values("id")
@@ -111,8 +112,9 @@ def audiences_including(partner: Partner, *, tier_id: int | None):
     )
 
 
-def offered_to(partner: Partner, *, tier_id: int | None, field: str = "audience") -> Q:
-    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner."""
+def offered_to(partner: Partner, *, tier_id, field: str = "audience") -> Q:
+    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner; `tier_id` as
+    ``audiences_including`` takes it."""
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
 
 

@@ -10,7 +10,7 @@ from accounts import audiences
 from accounts.models import Audience, Partner, User
 from accounts.queries import partners_visible_to, sees_all_partners
 from portal.ledger.queries import Balance, balance_of
-from portal.tiers.queries import tier_id_of
+from portal.tiers.queries import tier_id_in_sql, tier_id_of
 from rewards_catalog import rules
 from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
 
@@ -113,7 +113,7 @@ def shown_items(partner: Partner, *, now: datetime | None = None) -> QuerySet[It
 
 
 def _in_catalog(partner: Partner, *, now: datetime | None) -> QuerySet[Item]:
-    items = Item.objects.filter(audiences.offered_to(partner, tier_id=tier_id_of(partner)), is_active=True)
+    items = Item.objects.filter(_offered_to(partner), is_active=True)
     if now is not None:
         items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
     return items
@@ -247,8 +247,15 @@ def search_items(items: QuerySet[Item], text: str) -> QuerySet[Item]:
     return items
 
 
-def categories_in_use() -> QuerySet[Category]:
-    return Category.objects.filter(items__is_active=True).distinct().order_by("sort_order", "name")
+def _offered_to(partner: Partner, *, field: str = "audience") -> Q:
+    """Items whose audience includes the partner (its tier read in the same query)."""
+    return audiences.offered_to(partner, tier_id=tier_id_in_sql(partner), field=field)
+
+
+def categories_in_use(partner: Partner) -> QuerySet[Category]:
+    """The categories with an item the partner is shown (a category of items for others only is not offered)."""
+    offered = _offered_to(partner, field="items__audience")
+    return Category.objects.filter(offered, items__is_active=True).distinct().order_by("sort_order", "name")
 
 
 # --- Redemptions ----------------------------------------------------------------------------------------

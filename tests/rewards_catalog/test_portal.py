@@ -86,6 +86,19 @@ def test_within_reach_counts_points_on_their_way(client, owner):
     assert "Far away" not in page
 
 
+def test_a_category_of_items_for_others_only_is_not_offered(client, owner):
+    ItemFactory(title="Espresso beans", category=CategoryFactory(name="Coffee", slug="coffee"))
+    golf = CategoryFactory(name="Golf", slug="golf")
+    ItemFactory(title="Golf day", category=golf, audience=audience(kinds=["distributor"]))
+    page = signed_in(client, owner).get(reverse("rewards_catalog:catalog")).content.decode()
+    assert "?category=coffee" in page and "?category=golf" not in page
+
+    owner.partner.kind = "distributor"
+    owner.partner.save(update_fields=["kind"])
+    page = client.get(reverse("rewards_catalog:catalog")).content.decode()
+    assert "?category=golf" in page and "Golf day" in page
+
+
 def test_search_and_categories_narrow_the_catalog(client, owner):
     coffee = CategoryFactory(name="Coffee", slug="coffee")
     ItemFactory(title="Espresso beans", category=coffee)
