@@ -213,3 +213,16 @@ def test_the_demo_has_each_active_partners_statements_of_the_last_months(seeded,
     client.force_login(owner)
     latest = Statement.objects.filter(partner=owner.membership.partner).latest("month")
     assert client.get(reverse("statements:download", args=[f"{latest.month:%Y-%m}"])).status_code == 200
+
+
+def test_the_demos_offers_name_their_audiences(seeded):
+    from portal.earning.models import Campaign
+    from rewards_catalog.models import Item
+
+    grinders = Campaign.objects.get(name="Grinder spring push")
+    assert (grinders.audience.name, grinders.audience.partner_kinds) == ("Resellers", ["reseller"])
+    assert Campaign.objects.get(name="X5 capsules launch").audience is None  # every partner
+    vip_seat = Item.objects.get(title="Partner summit: VIP seat")
+    assert {tier.name for tier in vip_seat.audience.tiers.all()} == {"Gold", "Platinum"}
+    preview = Item.objects.get(title="Preview unit of the new range")
+    assert [tag.name for tag in preview.audience.tags.all()] == ["pioneers"]
