@@ -164,8 +164,8 @@ class RewardSuggestions:
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
     (an item for an audience without it, out of stock, at its limit or not started yet is never suggested):
-    one query of the items, their audience decided in SQL (and one of the company's tier for it), then the
-    catalog's own rules, for the dashboard asks on every view."""
+    one query of the items, their audience decided in it (the company's tier and tags read in the same query),
+    then the catalog's own rules, for the dashboard asks on every view."""
     items = list(_suggestion_candidates(partner, now=now))
     facts = partner_facts(partner, tags_needed=False, tier_needed=False)  # the audience is decided in SQL
     redeemable = next_goal = None
