@@ -190,3 +190,14 @@ def test_the_campaign_form_chooses_an_audience_or_every_partner(client, northern
     page = client.get(reverse("campaign:add")).content.decode()
     assert "Every partner" in page and "Northern gold resellers" in page
     assert 'name="partner_kinds"' not in page and 'name="regions"' not in page
+
+
+def test_the_audience_pages_speak_hebrew_to_a_hebrew_reader(client, northern_gold_resellers):
+    reader = ProgrammeAdministratorFactory()
+    reader.language = "he"
+    reader.save(update_fields=["language"])
+    client.force_login(reader)
+    listing = text(client.get(reverse("audience:index")))
+    assert "קהלי יעד" in listing and "שותפים פעילים בו כעת" in listing and "זהב" in listing
+    form = text(client.get(reverse("audience:add")))
+    assert "סוגי שותפים" in form and "האזורים שיש בהם שותפים" in form
