@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 
 from accounts.models import Audience, Partner
@@ -118,14 +119,32 @@ def offered_to(partner: Partner, *, tier_id, field: str = "audience") -> Q:
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
 
 
+def _protecting_relations():
+    """The foreign keys that point at an audience and keep it from being deleted (campaigns, catalog items,
+    content pages...): read from the model, so accounts need know none of them."""
+    return [r for r in Audience._meta.related_objects if r.on_delete is models.PROTECT]
+
+
 def offers_using(audience: Audience, *, limit: int = 50) -> list[str]:
-    """What points at the audience and keeps it from being deleted (campaigns, catalog items, content pages...),
-    each as "Kind: name", read through the relations that protect it, so accounts need know none of them."""
+    """What points at the audience and keeps it from being deleted, each as "Kind: name"."""
     found = []
-    for relation in Audience._meta.related_objects:
-        if relation.on_delete is not models.PROTECT:
-            continue
+    for relation in _protecting_relations():
         model = relation.related_model
         for offer in model._default_manager.filter(**{relation.field.name: audience})[:limit]:
             found.append(f"{capfirst(model._meta.verbose_name)}: {offer}")
     return sorted(found)[:limit]
+
+
+def with_offer_counts(audiences: QuerySet) -> QuerySet:
+    """The audiences with `offer_count`: how many offers use each, counted in the same query."""
+    total = Value(0)
+    for relation in _protecting_relations():
+        uses = (
+            relation.related_model._default_manager.filter(**{relation.field.name: OuterRef("pk")})
+            .order_by()
+            .values(relation.field.name)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        total = total + Coalesce(Subquery(uses), 0)
+    return audiences.annotate(offer_count=total)
