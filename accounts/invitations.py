@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from accounts.models import Invitation, Membership, Partner, User
-from accounts.services import check_manages_people, lock_partner
+from accounts.services import check_manages_partner, check_manages_people, lock_partner
 from portal.notices import services as notices
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,36 @@ def invite(partner: Partner, *, email: str, role: str, acting_user: User) -> Inv
             )
         invitation = Invitation(partner=partner, email=email)
     invitation.role = role
+    invitation.invited_by = acting_user
+    _renew(invitation, now)
+    invitation.save()
+    log(instance=invitation, action="wagtail.create", user=acting_user, content_changed=True)
+    _mail_latest_link(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invite_owner(partner: Partner, *, email: str, acting_user: User) -> Invitation:
+    """The partner's account manager (or an administrator) invites an owner into the company, as when an
+    approved referral becomes a partner that has nobody yet; from then on its owners invite their colleagues.
+
+    The invitation is like an owner's (same link, expiry, e-mail through the outbox); inviting the same
+    address again while its invitation waits changes nothing. A manager may add people to their partners
+    anyway (``services.add_member``), so this gives them no new power.
+    """
+    partner = lock_partner(partner)
+    check_manages_partner(acting_user, partner)
+    email = User.objects.normalize_email(email.strip()).lower()
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(partner=partner, email__iexact=email, accepted_at=None, revoked_at=None)
+        .first()
+    )
+    now = timezone.now()
+    if invitation is not None and invitation.expires_at > now:
+        return invitation
+    invitation = invitation or Invitation(partner=partner, email=email)
+    invitation.role = Membership.Role.OWNER
     invitation.invited_by = acting_user
     _renew(invitation, now)
     invitation.save()

@@ -340,3 +340,34 @@ LOGGING = {
 # --- The programme ---------------------------------------------------------------------
 # Manual adjustments above this many points wait for a second person's approval.
 ADJUSTMENT_APPROVAL_THRESHOLD_POINTS = env.int("ADJUSTMENT_APPROVAL_THRESHOLD_POINTS", default=5_000)
+
+# Referrals (referrals/): what a referred business must do to qualify, what each side earns, and the checks.
+# The newcomer's first order of at least this value (the programme's currency, net), placed within this many
+# days of its approval, and its first invoice paid: the referrer earns REFERRAL_POINTS, the newcomer
+# REFERRAL_WELCOME_POINTS, each once.
+REFERRAL_MIN_ORDER_VALUE = env("REFERRAL_MIN_ORDER_VALUE", default="1000.00")
+REFERRAL_WINDOW_DAYS = env.int("REFERRAL_WINDOW_DAYS", default=90)
+REFERRAL_POINTS = env.int("REFERRAL_POINTS", default=1_500)
+REFERRAL_WELCOME_POINTS = env.int("REFERRAL_WELCOME_POINTS", default=500)
+# More applications than this from one partner's link in 30 days is a fraud signal for the reviewer.
+REFERRAL_SIGNAL_MAX_PER_30_DAYS = env.int("REFERRAL_SIGNAL_MAX_PER_30_DAYS", default=5)
+# Mailboxes anyone can open: two companies sharing one of these domains are not thereby one company.
+REFERRAL_FREE_MAIL_DOMAINS = env.list(
+    "REFERRAL_FREE_MAIL_DOMAINS",
+    default=[
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "mail.com",
+        "walla.co.il", "walla.com", "bezeqint.net", "netvision.net.il", "012.net.il", "zahav.net.il",
+    ],
+)  # fmt: skip
+# The public application form, per client address (allauth's rate limits, like sign-in's).
+ACCOUNT_RATE_LIMITS["referral_apply"] = env("REFERRAL_APPLY_RATE_LIMITS", default="5/h/ip,20/d/ip")
+# A member sending the company's referral link to an address: per company (key) and per person (user).
+ACCOUNT_RATE_LIMITS["referral_link"] = env("REFERRAL_LINK_RATE_LIMITS", default="30/d/key,10/h/user")
+# Referrals that a lost task did not check (approved ones whose first order or payment arrived, or whose
+# window ended) are checked by this sweep.
+CELERY_BEAT_SCHEDULE["referrals-sweep"] = {
+    "task": "referrals.tasks.sweep",
+    "schedule": crontab(minute=17),
+    "options": {"expires": 60 * 60},
+}

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("portal.earning.api")),
     path("rewards/", include("rewards_catalog.urls")),
     path("statements/", include("portal.statements.urls")),
+    path("join/", include("referrals.urls")),  # the public application form, through a referral link
     path("", include("portal.web.urls")),
 ]
 

@@ -37,3 +37,12 @@ urlpatterns += [
     path("account/", account_views.account, name="account"),
     path("account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign_out_everywhere"),
 ]
+
+# --- Referrals: the company's referral link, sending it, and its referrals' status ---------------------
+from portal.web import referral_views  # noqa: E402
+
+urlpatterns += [
+    path("referrals/", referral_views.refer, name="refer"),
+    path("referrals/send/", referral_views.send_link, name="refer_send"),
+    path("referrals/status/", referral_views.referral_status, name="referral_status"),
+]

@@ -33,6 +33,7 @@ from portal.earning.wording import OrderAbout, OrderReleasedAbout
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
 from portal.ledger.queries import open_pending
+from portal.signals import announce_erp_records
 from portal.tiers import queries as tiers
 
 _ORDER_COLUMNS = [
@@ -201,6 +202,7 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
         reviewed_as="order_id",
         source=source,
     )
+    announce_erp_records(kind="orders", partner_ids=(record[3] for record in batch.records))
     return batch.results
 
 

@@ -25,6 +25,7 @@ from portal.earning.schemas import InvoiceIn, PaymentIn
 from portal.earning.wording import EarlyPaymentAbout
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
+from portal.signals import announce_erp_records
 
 _INVOICE_COLUMNS = [
     *RECORD_COLUMNS,
@@ -68,6 +69,7 @@ def _record_invoices(items: list[InvoiceIn], source: str) -> list[ItemResult]:
         )
         batch.created(item, print_, 0)
     batch.write("earning_invoice", _INVOICE_COLUMNS, source=source)
+    announce_erp_records(kind="invoices", partner_ids=(record[3] for record in batch.records))
     return batch.results
 
 
@@ -142,6 +144,8 @@ def _record_payments(items: list[PaymentIn], source: str) -> list[ItemResult]:
             )
         batch.created(item, print_, given, held=bool(review))
     batch.write("earning_payment", _PAYMENT_COLUMNS, reviewed_as="payment_id", source=source)
+    partner_of_invoice = {invoice.id: invoice.partner_id for invoice in invoices.values()}
+    announce_erp_records(kind="payments", partner_ids=(partner_of_invoice[record[3]] for record in batch.records))
     return batch.results
 
 

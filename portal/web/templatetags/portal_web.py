@@ -78,6 +78,7 @@ def portal_header(context) -> Header:
         (_("Orders & invoices"), url_or_none("web:orders"), lambda url: path.startswith((url, invoices))),
         (_("Rewards"), REWARDS_PATH, path.startswith),
         (_("Statements"), url_or_none("statements:list"), path.startswith),
+        (_("Refer a business"), url_or_none("web:refer"), path.startswith),
     ]
     people = url_or_none("web:people") if membership.may_manage_people else None
     if people:
