@@ -99,24 +99,29 @@ def facts_of(partner: Partner, *, tier_id: int | None) -> PartnerFacts:
     )
 
 
-def audiences_including(partner: Partner, *, tier_id):
+def audiences_including(partner: Partner, *, tier_id, whatever_the_tier: bool = False):
     """The audiences that include the partner, as a queryset (for a subquery). `tier_id`: the partner's tier id,
-    None for none, or an expression that gives it (a subquery, so that a list costs no query for the tier)."""
+    None for none, or an expression that gives it (a subquery, so that a list costs no query for the tier).
+    `whatever_the_tier`: also those the partner would be in at another tier (a catalog shows what a higher tier
+    unlocks)."""
     tiers = Audience.tiers.through.objects.filter(audience=OuterRef("pk"))
     tags = Audience.tags.through.objects.filter(audience=OuterRef("pk"))
     partner_tags = partner.tags.values("id")
-    return Audience.objects.filter(
+    conditions = [
         Q(partner_kinds=[]) | Q(partner_kinds__contains=[partner.kind]),
         Q(regions=[]) | Q(regions__contains=[partner.region]),
-        ~Exists(tiers) | Exists(tiers.filter(tier_id=tier_id)),
         ~Exists(tags) | Exists(tags.filter(tag_id__in=partner_tags)),
-    )
+    ]
+    if not whatever_the_tier:
+        conditions.append(~Exists(tiers) | Exists(tiers.filter(tier_id=tier_id)))
+    return Audience.objects.filter(*conditions)
 
 
-def offered_to(partner: Partner, *, tier_id, field: str = "audience") -> Q:
-    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner; `tier_id` as
-    ``audiences_including`` takes it."""
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
+def offered_to(partner: Partner, *, tier_id, field: str = "audience", whatever_the_tier: bool = False) -> Q:
+    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner; `tier_id` and
+    `whatever_the_tier` as ``audiences_including`` takes them."""
+    including = audiences_including(partner, tier_id=tier_id, whatever_the_tier=whatever_the_tier)
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": including})
 
 
 def _protecting_relations():

@@ -105,15 +105,17 @@ class Offer:
 
 def shown_items(partner: Partner, *, now: datetime | None = None) -> QuerySet[Item]:
     """The items the portal shows the partner: those in the catalog whose audience includes it (an item for
-    others is not listed, and its page is not found); with `now`, without those that have ended (one that has
-    not started yet is listed and says when it will)."""
-    items = _in_catalog(partner, now=now)
+    other kinds, regions or segments is not listed, and its page is not found). An item for a tier the partner
+    has not reached is listed too, saying which tiers it is for: tiers unlock items, and a partner sees what
+    the next tier brings (the rules refuse its redemption). With `now`, without those that have ended (one that
+    has not started yet is listed and says when it will)."""
+    items = _in_catalog(partner, now=now, whatever_the_tier=True)
     items = audiences.with_terms(items.select_related("category", "image"))
     return items.order_by("cost_points", "title")
 
 
-def _in_catalog(partner: Partner, *, now: datetime | None) -> QuerySet[Item]:
-    items = Item.objects.filter(_offered_to(partner), is_active=True)
+def _in_catalog(partner: Partner, *, now: datetime | None, whatever_the_tier: bool = False) -> QuerySet[Item]:
+    items = Item.objects.filter(_offered_to(partner, whatever_the_tier=whatever_the_tier), is_active=True)
     if now is not None:
         items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
     return items
@@ -247,14 +249,15 @@ def search_items(items: QuerySet[Item], text: str) -> QuerySet[Item]:
     return items
 
 
-def _offered_to(partner: Partner, *, field: str = "audience") -> Q:
-    """Items whose audience includes the partner (its tier read in the same query)."""
-    return audiences.offered_to(partner, tier_id=tier_id_in_sql(partner), field=field)
+def _offered_to(partner: Partner, *, field: str = "audience", whatever_the_tier: bool = False) -> Q:
+    """Items whose audience includes the partner (its tier read in the same query), or would at another tier."""
+    tier_id = None if whatever_the_tier else tier_id_in_sql(partner)
+    return audiences.offered_to(partner, tier_id=tier_id, field=field, whatever_the_tier=whatever_the_tier)
 
 
 def categories_in_use(partner: Partner) -> QuerySet[Category]:
     """The categories with an item the partner is shown (a category of items for others only is not offered)."""
-    offered = _offered_to(partner, field="items__audience")
+    offered = _offered_to(partner, field="items__audience", whatever_the_tier=True)
     return Category.objects.filter(offered, items__is_active=True).distinct().order_by("sort_order", "name")
 
 

@@ -65,7 +65,8 @@ def test_the_catalog_shows_each_item_with_what_stands_between_the_company_and_it
     assert "Espresso machine" in page and "You can redeem this now" in page
     assert "Trip to the factory" in page and "500 more points needed" in page
     assert "Golf day" in page and "Sold out." in page
-    assert "Pioneer preview" not in page and "Pioneers" not in page  # for other audiences: not listed
+    assert "Pioneer preview" in page and "Only for these tiers: Platinum." in page  # what a higher tier unlocks
+    assert "Pioneers" not in page  # for other segments: not listed
     assert "Hidden" not in page
     assert "1,000" in page  # the balance
 
