@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "referrals",
     "portal.demo",  # the demo programme: `manage.py seed_demo`
     "wagtail.contrib.settings",
+    "wagtail.contrib.forms",  # questionnaires and feedback forms (content)
+    "wagtail.contrib.simple_translation",  # "Translate this page": the Hebrew copy of a page
+    "wagtail.locales",
     "django.contrib.postgres",
     "wagtail.users",
     "wagtail.snippets",
@@ -244,6 +247,10 @@ WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 WAGTAIL_USER_CUSTOM_FIELDS: list = []
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Pages have an English and a Hebrew copy (Wagtail's localisation); a person reads their language's, or the
+# English one where there is none (content's Learn section).
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = [("en", "English"), ("he", "Hebrew")]
 
 # --- Languages ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -25,6 +25,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("portal.earning.api")),
     path("rewards/", include("rewards_catalog.urls")),
+    path("learn/", include("content.urls")),
     path("statements/", include("portal.statements.urls")),
     path("join/", include("referrals.urls")),  # the public application form, through a referral link
     path("", include("portal.web.urls")),

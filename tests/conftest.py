@@ -68,6 +68,7 @@ ROLE_MIGRATIONS = [
     ("rewards_catalog.migrations.0002_cms_groups", "grant"),
     ("portal.tiers.migrations.0002_cms_roles", "grant"),
     ("portal.statements.migrations.0003_cms_roles", "grant"),
+    ("content.migrations.0002_cms_roles", "grant"),
     ("referrals.migrations.0002_cms_roles", "grant"),
 ]
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import member_required
+from content.queries import next_quiz_for
 from portal.earning import queries as erp
 from portal.earning.services import load_programme
 from portal.ledger.queries import (
@@ -65,6 +66,7 @@ def dashboard(request):
             erp.invoices_to_pay_early(partner, today=timezone.localdate(now), limit=EARLY_PAYMENT_SUGGESTIONS)
         ),
         "rewards": _rewards_todo(reward_suggestions(partner, balance=summary.balance, now=now), summary.balance),
+        "learn": _learn_todo(next_quiz_for(request.user, partner)),
         **_tier_context(partner),
         "expiring": expiring_soon(partner),
         "expiry_days": EXPIRY_HORIZON_DAYS,
@@ -118,6 +120,20 @@ def _rewards_todo(suggestions, balance) -> list[Todo]:
             )
         )
     return todos
+
+
+def _learn_todo(quiz) -> list[Todo]:
+    """A quiz the person has not passed and may take now: what it earns the company."""
+    if quiz is None:
+        return []
+    number = whole_number_format()
+    return [
+        Todo(
+            _("Take the quiz “%(title)s”: %(points)s points") % {"title": quiz.title, "points": number(quiz.points)},
+            _("Pass it and your company earns the points."),
+            url=reverse("content:item", args=[quiz.pk]),
+        )
+    ]
 
 
 def _percent_towards(available: int, cost: int) -> int:

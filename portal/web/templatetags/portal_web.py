@@ -77,6 +77,7 @@ def portal_header(context) -> Header:
         (_("Activity"), url_or_none("web:activity"), path.startswith),
         (_("Orders & invoices"), url_or_none("web:orders"), lambda url: path.startswith((url, invoices))),
         (_("Rewards"), REWARDS_PATH, path.startswith),
+        (_("Learn"), url_or_none("content:learn"), path.startswith),
         (_("Statements"), url_or_none("statements:list"), path.startswith),
         (_("Refer a business"), url_or_none("web:refer"), path.startswith),
     ]
