@@ -9,8 +9,11 @@ The partner's tier is passed in by the caller: accounts sits below ``portal.tier
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from django.db.models import Exists, OuterRef, Q
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.text import capfirst
 
 from accounts.models import Audience, Partner
 
@@ -38,20 +41,43 @@ class PartnerFacts:
 EVERYONE = AudienceTerms()
 
 
+class Limit(StrEnum):
+    """A kind of limit an audience sets, in the order ``unmet`` checks them (a page names the first unmet)."""
+
+    TIER = "tier"
+    PARTNER_KIND = "partner_kind"
+    REGION = "region"
+    TAG = "tag"
+
+
+def unmet(terms: AudienceTerms | None, partner: PartnerFacts) -> Limit | None:
+    """The first limit of the audience the partner does not meet, or None when it is in the audience."""
+    if terms is None:
+        return None
+    if terms.tiers and partner.tier not in terms.tiers:
+        return Limit.TIER
+    if terms.partner_kinds and partner.kind not in terms.partner_kinds:
+        return Limit.PARTNER_KIND
+    if terms.regions and partner.region not in terms.regions:
+        return Limit.REGION
+    if terms.tags and not (terms.tags & partner.tags):
+        return Limit.TAG
+    return None
+
+
 def includes(terms: AudienceTerms | None, partner: PartnerFacts) -> bool:
     """Whether the partner is in the audience (None: no audience, so every partner)."""
-    if terms is None:
-        return True
-    return (
-        (not terms.partner_kinds or partner.kind in terms.partner_kinds)
-        and (not terms.regions or partner.region in terms.regions)
-        and (not terms.tiers or partner.tier in terms.tiers)
-        and (not terms.tags or bool(terms.tags & partner.tags))
-    )
+    return unmet(terms, partner) is None
+
+
+def with_terms(offers: QuerySet, *, field: str = "audience") -> QuerySet:
+    """The offers with their audience and its tiers and tags fetched alongside (two queries for the whole
+    list), so that ``terms_of(offer.audience)`` asks nothing more of the database."""
+    return offers.select_related(field).prefetch_related(f"{field}__tiers", f"{field}__tags")
 
 
 def terms_of(audience: Audience | None) -> AudienceTerms | None:
-    """The audience's terms (its tiers and tags a query each, unless prefetched)."""
+    """The audience's terms (its tiers and tags a query each, unless prefetched: ``with_terms``)."""
     if audience is None:
         return None
     return AudienceTerms(
@@ -88,3 +114,16 @@ def audiences_including(partner: Partner, *, tier_id: int | None):
 def offered_to(partner: Partner, *, tier_id: int | None, field: str = "audience") -> Q:
     """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner."""
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
+
+
+def offers_using(audience: Audience, *, limit: int = 50) -> list[str]:
+    """What points at the audience and keeps it from being deleted (campaigns, catalog items, content pages...),
+    each as "Kind: name", read through the relations that protect it, so accounts need know none of them."""
+    found = []
+    for relation in Audience._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        model = relation.related_model
+        for offer in model._default_manager.filter(**{relation.field.name: audience})[:limit]:
+            found.append(f"{capfirst(model._meta.verbose_name)}: {offer}")
+    return sorted(found)[:limit]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from taggit.models import Tag, TaggedItem
 from wagtail.log_actions import log
 
-from accounts.models import Membership, Partner, User
+from accounts.models import Audience, Membership, Partner, User
 from accounts.queries import partners_visible_to, sees_all_partners
 
 
@@ -450,6 +450,21 @@ def _tag_partners(partners: list[Partner], tags: dict[str, tuple[str, ...]]) -> 
         for p in partners
         for name in tags[p.external_id]
     )
+
+
+@transaction.atomic
+def load_audience(
+    *, name: str, partner_kinds: Sequence[str] = (), regions: Sequence[str] = (), tiers=(), tags: Sequence[str] = ()
+) -> Audience:
+    """The audience of that name, made with these terms when missing (an existing one is left as it is):
+    `tiers` are Tier rows, `tags` tag names (made when missing)."""
+    audience, created = Audience.objects.get_or_create(
+        name=name, defaults={"partner_kinds": list(partner_kinds), "regions": list(regions)}
+    )
+    if created:
+        audience.tiers.set(tiers)
+        audience.tags.set([Tag.objects.get_or_create(name=tag)[0] for tag in tags])
+    return audience
 
 
 @transaction.atomic

@@ -153,7 +153,7 @@ def client(index: int, work: list[tuple[int, int]], start, results) -> None:
     from rewards_catalog.models import Item
 
     memberships = Membership.objects.select_related("partner", "user").in_bulk([m for m, _ in work])
-    items = Item.objects.prefetch_related("segments").in_bulk([i for _, i in work])
+    items = Item.objects.select_related("audience").in_bulk([i for _, i in work])
     pending = [(memberships[m], items[i]) for m, i in work]
     connection.ensure_connection()
     done = refused = 0

@@ -24,7 +24,6 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic.edit import FormView
 from django_filters import ChoiceFilter, ModelChoiceFilter
-from taggit.models import Tag
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -38,10 +37,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
 from accounts.admin_views import PortfolioPermissionPolicy, PortfolioScopedViewSetMixin
-from accounts.models import Partner
 from accounts.queries import partners_visible_to
 from portal.ledger.queries import balance_of
-from portal.tiers.models import Tier
 from portal.workflow_admin import (
     NextStepsColumn,
     NextStepsInspectMixin,
@@ -64,13 +61,6 @@ Status = Redemption.Status
 
 
 class ItemForm(WagtailAdminModelForm):
-    partner_kinds = forms.MultipleChoiceField(
-        label=_("Only for partner kinds"),
-        choices=Partner.Kind.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_("None ticked: every kind."),
-    )
     causes = SimpleArrayField(
         forms.CharField(max_length=200),
         label=_("Causes"),
@@ -82,12 +72,8 @@ class ItemForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "segments" in self.fields:
-            self.fields["segments"].queryset = Tag.objects.order_by("name")
-            self.fields["segments"].widget = forms.CheckboxSelectMultiple(choices=self.fields["segments"].choices)
-        if "tiers" in self.fields:
-            self.fields["tiers"].queryset = Tier.objects.order_by("threshold")
-            self.fields["tiers"].widget = forms.CheckboxSelectMultiple(choices=self.fields["tiers"].choices)
+        if "audience" in self.fields:
+            self.fields["audience"].empty_label = _("Every partner")
 
     def clean(self):
         cleaned = super().clean()
@@ -130,9 +116,7 @@ ITEM_PANELS = ObjectList(
         ),
         MultiFieldPanel(
             [
-                FieldPanel("partner_kinds"),
-                FieldPanel("segments"),
-                FieldPanel("tiers"),
+                FieldPanel("audience"),
                 FieldRowPanel([FieldPanel("limit_per_period"), FieldPanel("limit_period")]),
             ],
             heading=_("Who may redeem it"),

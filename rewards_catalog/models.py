@@ -85,26 +85,14 @@ class Item(models.Model):
         related_name="items",
         help_text=_("Gift cards only: while the pool has codes, a redemption gets its code at once."),
     )
-    # Limits; none chosen (an empty list) means no limit of that kind.
-    tiers = models.ManyToManyField(
-        "tiers.Tier",
-        verbose_name=_("only for tiers"),
+    audience = models.ForeignKey(
+        "accounts.Audience",
+        verbose_name=_("audience"),
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        related_name="+",
-        help_text=_("Partners in any of these tiers. None chosen: every tier."),
-    )
-    partner_kinds = ArrayField(
-        models.CharField(max_length=20, choices=Partner.Kind.choices),
-        verbose_name=_("only for partner kinds"),
-        default=list,
-        blank=True,
-    )
-    segments = models.ManyToManyField(
-        "taggit.Tag",
-        verbose_name=_("only for segments"),
-        blank=True,
-        related_name="+",
-        help_text=_("Partners with any of these tags. None chosen: every partner."),
+        related_name="catalog_items",
+        help_text=_("The partners it is offered to. Empty: every partner."),
     )
     limit_per_period = models.PositiveIntegerField(
         _("limit per partner"), null=True, blank=True, help_text=_("How many one partner may redeem per period.")

@@ -3,14 +3,14 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from accounts.models import Partner, User
+from accounts import audiences
+from accounts.models import Audience, Partner, User
 from accounts.queries import partners_visible_to, sees_all_partners
 from portal.ledger.queries import Balance, balance_of
-from portal.tiers.queries import tier_of
+from portal.tiers.queries import tier_id_of
 from rewards_catalog import rules
 from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
 
@@ -22,40 +22,56 @@ COUNTED_STATUSES = [Status.AWAITING_APPROVAL, Status.APPROVED, Status.SHIPPED, S
 # --- What a partner may redeem ----------------------------------------------------------------------
 
 
-def partner_facts(partner: Partner, *, segments_needed: bool = True, tier_needed: bool = True) -> rules.PartnerFacts:
-    """What the rules need of the partner; its segments and its tier (a query each) only when an item asks."""
-    tier = tier_of(partner) if tier_needed else None
+def partner_facts(partner: Partner, *, tags_needed: bool = True, tier_needed: bool = True) -> rules.PartnerFacts:
+    """What the rules need of the partner; its tags and its tier (a query each) only when an item's audience asks."""
     return rules.PartnerFacts(
         is_active=partner.status == Partner.Status.ACTIVE,
-        kind=partner.kind,
-        tier=tier.pk if tier else None,
-        segments=frozenset(partner.tags.values_list("id", flat=True)) if segments_needed else frozenset(),
+        who=audiences.PartnerFacts(
+            kind=partner.kind,
+            region=partner.region,
+            tier=tier_id_of(partner) if tier_needed else None,
+            tags=frozenset(partner.tags.values_list("id", flat=True)) if tags_needed else frozenset(),
+        ),
     )
 
 
-def item_terms(item: Item, *, segment_ids=None, tier_ids=None) -> rules.ItemTerms:
-    """The item's terms; `segment_ids` when already known (a prefetch), else read. Its tiers are read from
-    `item.tiers` (a prefetch, else a query), with their names for the reason; given as `tier_ids` (an
-    annotation), they come without names, for callers that never show the reason."""
-    if segment_ids is None:
-        segment_ids = [tag.pk for tag in item.segments.all()]
-    if tier_ids is None:
-        tiers = sorted(item.tiers.all(), key=lambda tier: tier.threshold)
-        tier_ids, tier_names = [tier.pk for tier in tiers], tuple(tier.display_name for tier in tiers)
-    else:
-        tier_names = ()
+def item_terms(item: Item, *, audience_decided: bool = False) -> rules.ItemTerms:
+    """The item's terms; its audience's tiers and tags from a prefetch (``audiences.with_terms``) or read,
+    the tiers' names (lowest tier first, in the reader's language) for the reason. `audience_decided`: the
+    caller has kept only items offered to the partner (in SQL), so the audience is not read at all."""
+    audience = None if audience_decided else item.audience
+    tiers = sorted(audience.tiers.all(), key=lambda tier: tier.threshold) if audience else []
     return rules.ItemTerms(
         is_active=item.is_active,
         stock=item.stock,
-        tiers=frozenset(tier_ids),
-        tier_names=tier_names,
-        partner_kinds=frozenset(item.partner_kinds),
-        segments=frozenset(segment_ids),
+        audience=audiences.terms_of(audience),
+        tier_names=tuple(tier.display_name for tier in tiers),
         limit_per_period=item.limit_per_period,
         limit_period=item.limit_period,
         active_from=item.active_from,
         active_until=item.active_until,
     )
+
+
+def audience_with_terms(audience_id: int | None) -> Audience | None:
+    """The audience with its tiers and tags read alongside (for ``item_terms``); None for an item for everyone."""
+    if audience_id is None:
+        return None
+    return Audience.objects.prefetch_related("tiers", "tags").filter(pk=audience_id).first()
+
+
+def audience_facts(partner: Partner, audience: Audience | None) -> rules.PartnerFacts:
+    """The partner's facts, with its tags and tier read only when the audience limits by them."""
+    return partner_facts(
+        partner,
+        tags_needed=audience is not None and bool(audience.tags.all()),
+        tier_needed=audience is not None and bool(audience.tiers.all()),
+    )
+
+
+def _asks(items, limit: str) -> bool:
+    """Whether any item's audience sets that limit (``tiers`` or ``tags``), from the prefetched terms."""
+    return any(item.audience is not None and getattr(item.audience, limit).all() for item in items)
 
 
 def redeemed_in_period(partner: Partner | int, item: Item, *, now: datetime, exclude_id: int | None = None) -> int:
@@ -87,16 +103,17 @@ class Offer:
         return self.unavailable is None and self.points_short == 0
 
 
-def shown_items(*, now: datetime | None = None) -> QuerySet[Item]:
-    """The items the portal shows: those in the catalog; with `now`, without those that have ended
-    (one that has not started yet is listed and says when it will)."""
-    items = _in_catalog(now=now)
-    items = items.select_related("category", "image").prefetch_related("segments", "tiers")
+def shown_items(partner: Partner, *, now: datetime | None = None) -> QuerySet[Item]:
+    """The items the portal shows the partner: those in the catalog whose audience includes it (an item for
+    others is not listed, and its page is not found); with `now`, without those that have ended (one that has
+    not started yet is listed and says when it will)."""
+    items = _in_catalog(partner, now=now)
+    items = audiences.with_terms(items.select_related("category", "image"))
     return items.order_by("cost_points", "title")
 
 
-def _in_catalog(*, now: datetime | None) -> QuerySet[Item]:
-    items = Item.objects.filter(is_active=True)
+def _in_catalog(partner: Partner, *, now: datetime | None) -> QuerySet[Item]:
+    items = Item.objects.filter(audiences.offered_to(partner, tier_id=tier_id_of(partner)), is_active=True)
     if now is not None:
         items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
     return items
@@ -112,21 +129,17 @@ def offers_for(
     """Each item with its reason for not being available to `partner` (if any) and what the partner lacks.
 
     A handful of queries whatever the number of items: the balance, the partner's tags and its tier (when an
-    item asks for them), and one count per limit period among the items that have a per-partner limit; the
-    items' segments and tiers come prefetched (`shown_items`) or are read per item.
+    item's audience asks for them), and one count per limit period among the items that have a per-partner
+    limit; the items' audiences come prefetched (`shown_items`) or are read per item.
     """
     items = list(items)
     balance = balance or balance_of(partner)
-    facts = partner_facts(
-        partner,
-        segments_needed=any(item.segments.all() for item in items),
-        tier_needed=any(item.tiers.all() for item in items),
-    )
+    facts = partner_facts(partner, tags_needed=_asks(items, "tags"), tier_needed=_asks(items, "tiers"))
     redeemed = _redeemed_by_item(partner, [item for item in items if item.limit_per_period], now=now)
     offers = []
     for item in items:
         item_facts = replace(facts, redeemed_in_period=redeemed.get(item.pk, 0))
-        terms = item_terms(item, segment_ids=[tag.pk for tag in item.segments.all()])
+        terms = item_terms(item)
         offers.append(
             Offer(
                 item=item,
@@ -150,18 +163,14 @@ class RewardSuggestions:
 
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
-    (an item limited to other tiers, kinds or segments, out of stock, at its limit or not started yet is never
-    suggested): the catalog's own rules over one query of the items (and one of the company's segments, one of
-    its tier, when an item is for some), for the dashboard asks on every view."""
+    (an item for an audience without it, out of stock, at its limit or not started yet is never suggested):
+    one query of the items, their audience decided in SQL (and one of the company's tier for it), then the
+    catalog's own rules, for the dashboard asks on every view."""
     items = list(_suggestion_candidates(partner, now=now))
-    facts = partner_facts(
-        partner,
-        segments_needed=any(item.segment_ids for item in items),
-        tier_needed=any(item.tier_ids for item in items),
-    )
+    facts = partner_facts(partner, tags_needed=False, tier_needed=False)  # the audience is decided in SQL
     redeemable = next_goal = None
     for item in items:  # cheapest first
-        terms = item_terms(item, segment_ids=item.segment_ids, tier_ids=item.tier_ids)
+        terms = item_terms(item, audience_decided=True)
         facts_now = replace(facts, redeemed_in_period=item.redeemed_in_period)
         if rules.why_unavailable(terms, facts_now, now=now) is not None:
             continue
@@ -183,17 +192,11 @@ def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> 
 
 
 def _suggestion_candidates(partner: Partner, *, now: datetime) -> QuerySet[Item]:
-    """Every item the catalog shows now, cheapest first, with its segments' and tiers' ids (`segment_ids`,
-    `tier_ids`) and the units the partner redeemed in its current limit period (`redeemed_in_period`)."""
-    segments = Item.segments.through.objects.filter(item=OuterRef("pk")).values("tag_id")
-    tiers = Item.tiers.through.objects.filter(item=OuterRef("pk")).values("tier_id")
+    """Every item the catalog shows the partner now, cheapest first, with the units the partner redeemed in its
+    current limit period (`redeemed_in_period`)."""
     return (
-        _in_catalog(now=now)
-        .annotate(
-            segment_ids=ArraySubquery(segments),
-            tier_ids=ArraySubquery(tiers),
-            redeemed_in_period=_units_in_current_period(partner, now=now),
-        )
+        _in_catalog(partner, now=now)
+        .annotate(redeemed_in_period=_units_in_current_period(partner, now=now))
         .order_by("cost_points", "title", "pk")
     )
 

@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts import audiences
 from accounts.models import Partner
 
 
@@ -28,10 +29,8 @@ class ItemTerms:
 
     is_active: bool
     stock: int | None = None
-    tiers: frozenset[int] = frozenset()  # the ids of the tiers it is for; empty: every tier
-    tier_names: tuple[str, ...] = ()  # their names in the reader's language, lowest tier first, for the reason
-    partner_kinds: frozenset[str] = frozenset()
-    segments: frozenset[str] = frozenset()
+    audience: audiences.AudienceTerms | None = None  # who it is offered to; None: every partner
+    tier_names: tuple[str, ...] = ()  # its audience's tiers in the reader's language, lowest first, for the reason
     limit_per_period: int | None = None
     limit_period: str = ""
     active_from: datetime | None = None
@@ -43,9 +42,7 @@ class PartnerFacts:
     """What the rules need to know of a partner."""
 
     is_active: bool
-    kind: str
-    tier: int | None = None  # the id of the partner's tier; None until the programme has reviewed it
-    segments: frozenset[str] = frozenset()
+    who: audiences.PartnerFacts  # what an audience asks of it: kind, region, tier, tags
     redeemed_in_period: int = 0  # units of this item redeemed in the item's current period (not rejected or cancelled)
 
 
@@ -70,13 +67,9 @@ def why_unavailable(item: ItemTerms, partner: PartnerFacts, *, now: datetime, qu
         return Unavailable("not_yet", _("Available from %(date)s.") % {"date": _date(item.active_from)})
     if item.active_until and now >= item.active_until:
         return Unavailable("ended", _("This offer ended on %(date)s.") % {"date": _date(item.active_until)})
-    if item.tiers and partner.tier not in item.tiers:
-        return Unavailable("tier", _("Only for these tiers: %(tiers)s.") % {"tiers": ", ".join(item.tier_names)})
-    if item.partner_kinds and partner.kind not in item.partner_kinds:
-        names = ", ".join(str(Partner.Kind(kind).label) for kind in sorted(item.partner_kinds))
-        return Unavailable("partner_kind", _("Only for these kinds of partner: %(kinds)s.") % {"kinds": names})
-    if item.segments and not (item.segments & partner.segments):
-        return Unavailable("segment", _("Offered to selected partner groups only; yours is not among them."))
+    outside = _outside_audience(item, partner.who)
+    if outside is not None:
+        return outside
     if item.stock is not None and item.stock < quantity:
         if item.stock == 0:
             return Unavailable("sold_out", _("Sold out."))
@@ -103,6 +96,25 @@ def why_unavailable(item: ItemTerms, partner: PartnerFacts, *, now: datetime, qu
             values = {"limit": item.limit_per_period, "left": left, "period": period}
             return Unavailable("period_limit", message % values)
     return None
+
+
+def _outside_audience(item: ItemTerms, partner: audiences.PartnerFacts) -> Unavailable | None:
+    """The item's audience's first limit the partner does not meet, in the portal's words."""
+    limit = audiences.unmet(item.audience, partner)
+    if limit is None:
+        return None
+    terms = item.audience
+    if limit == audiences.Limit.TIER:
+        return Unavailable("tier", _("Only for these tiers: %(tiers)s.") % {"tiers": ", ".join(item.tier_names)})
+    if limit == audiences.Limit.PARTNER_KIND:
+        names = ", ".join(
+            str(Partner.Kind(kind).label) for kind in sorted(terms.partner_kinds) if kind in Partner.Kind.values
+        )
+        return Unavailable("partner_kind", _("Only for these kinds of partner: %(kinds)s.") % {"kinds": names})
+    if limit == audiences.Limit.REGION:
+        regions = ", ".join(sorted(terms.regions))
+        return Unavailable("region", _("Only for partners in these regions: %(regions)s.") % {"regions": regions})
+    return Unavailable("segment", _("Offered to selected partner groups only; yours is not among them."))
 
 
 def _date(moment: datetime) -> str:

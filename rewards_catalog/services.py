@@ -104,8 +104,9 @@ def redeem(
 
 @transaction.atomic
 def _redeem(item, *, member, quantity, shipping_address, cause, request_key) -> Redemption:
-    segment_ids = [tag.pk for tag in item.segments.all()]
-    facts = queries.partner_facts(member.partner, segments_needed=bool(segment_ids))
+    # Who the item is for, and what of the partner its audience asks, before any lock is taken.
+    audience = queries.audience_with_terms(item.audience_id)
+    facts = queries.audience_facts(member.partner, audience)
 
     # The redemption's own rows first: nobody waits for them (and its e-mails go by the outbox). Points and
     # stock as the item reads now, corrected under the lock in the rare case the row changed meanwhile.
@@ -129,13 +130,15 @@ def _redeem(item, *, member, quantity, shipping_address, cause, request_key) -> 
     # From here to commit hot rows are locked (the item, then the company's account): only what must be.
     # NO KEY: inserting redemptions that refer to the item (a KEY SHARE lock) is not blocked by it.
     locked = Item.objects.select_for_update(no_key=True).get(pk=item.pk)
+    if locked.audience_id != item.audience_id:  # its audience changed a moment ago: the row's says who now
+        audience = queries.audience_with_terms(locked.audience_id)
+        facts = queries.audience_facts(member.partner, audience)
+    locked.audience = audience
     now = timezone.now()
     if locked.limit_per_period:
         done = queries.redeemed_in_period(member.partner_id, locked, now=now, exclude_id=redemption.pk)
         facts = replace(facts, redeemed_in_period=done)
-    reason = rules.why_unavailable(
-        queries.item_terms(locked, segment_ids=segment_ids), facts, now=now, quantity=quantity
-    )
+    reason = rules.why_unavailable(queries.item_terms(locked), facts, now=now, quantity=quantity)
     if reason is not None:
         raise ItemNotAvailable(reason)  # the rows above are rolled back with it
     if locked.stock is not None:  # the rules have checked there are `quantity` left

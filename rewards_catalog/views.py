@@ -30,7 +30,7 @@ def catalog(request):
     membership = request.membership
     partner = membership.partner
     now = timezone.now()
-    items = queries.shown_items(now=now)
+    items = queries.shown_items(partner, now=now)
     categories = list(queries.categories_in_use())
     category = next((c for c in categories if c.slug == request.GET.get("category")), None)
     if category is not None:
@@ -63,7 +63,7 @@ def catalog(request):
 def item_detail(request, pk):
     membership = request.membership
     partner = membership.partner
-    item = get_object_or_404(queries.shown_items(), pk=pk)
+    item = get_object_or_404(queries.shown_items(partner), pk=pk)  # an item for others: not found
     balance = balance_of(partner)
     (offer,) = queries.offers_for(partner, [item], now=timezone.now(), balance=balance)
     form = RedeemForm(request.POST or None, item=item)

@@ -63,6 +63,7 @@ def tasks_run_in_process(request):
 # each test that commits) no longer has: these put them back, the same functions the migrations run.
 ROLE_MIGRATIONS = [
     ("accounts.migrations.0002_cms_groups", "create_groups"),
+    ("accounts.migrations.0007_audience_roles", "grant"),
     ("portal.earning.migrations.0003_programme_roles", "grant"),
     ("rewards_catalog.migrations.0002_cms_groups", "grant"),
     ("portal.tiers.migrations.0002_cms_roles", "grant"),

@@ -1,5 +1,7 @@
 """Factories for tests. Ledger history is made through the ledger's services, never here."""
 
+from itertools import count
+
 import factory
 from django.contrib.auth.models import Group
 
@@ -86,3 +88,20 @@ class ProgrammeAdministratorFactory(StaffFactory):
 
     email = factory.Sequence(lambda n: f"admin{n}@vendor.example")
     cms_group = _join_group("Programme administrators")
+
+
+_audience_numbers = count(1)
+
+
+def audience(name: str | None = None, *, kinds=(), regions=(), tiers=(), tags=()):
+    """An audience (``accounts.Audience``) with these limits; `tags` are taggit tags or their names."""
+    from taggit.models import Tag
+
+    from accounts.models import Audience
+
+    made = Audience.objects.create(
+        name=name or f"Audience {next(_audience_numbers)}", partner_kinds=list(kinds), regions=list(regions)
+    )
+    made.tiers.set(tiers)
+    made.tags.set([tag if isinstance(tag, Tag) else Tag.objects.get_or_create(name=tag)[0] for tag in tags])
+    return made

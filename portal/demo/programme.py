@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import load_audience
 from portal.earning.models import Campaign, CategoryMultiplier, EarningSettings
 from rewards_catalog import services as catalog
 from rewards_catalog.models import CodePool
@@ -45,7 +46,7 @@ def seed_earning_rules(today: date) -> bool:
         name="Grinder spring push",
         starts_at=_day(today, 150),
         ends_at=_day(today, 108),
-        partner_kinds=["reseller"],
+        audience=load_audience(name="Resellers", partner_kinds=["reseller"]),
         categories=["Grinders"],
         multiplier=Decimal("1.5"),
     )

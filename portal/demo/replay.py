@@ -29,6 +29,7 @@ from unittest import mock
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.audiences import PartnerFacts, facts_of, includes, terms_of, with_terms
 from accounts.invitations import NOTICE_KIND as INVITATION_NOTICE
 from accounts.models import Membership, Partner, User
 from portal.demo.history import Event
@@ -94,12 +95,13 @@ class Replay:
         self.tally = Tally()
         self.actions: list[tuple[datetime, int, Callable]] = []  # a heap of people's actions
         self.sequence = 0
+        # Items for some tiers wait for the tiers' runs, which the replay does not judge here: left out.
         self.items = list(
-            Item.objects.filter(is_active=True, tiers__isnull=True)
-            .prefetch_related("segments")
-            .order_by("-cost_points", "id")
+            with_terms(Item.objects.filter(is_active=True).exclude(audience__tiers__isnull=False)).order_by(
+                "-cost_points", "id"
+            )
         )
-        self.tags: dict[int, set[str]] = {}
+        self.facts: dict[int, PartnerFacts] = {}
         self.currency = EarningSettings.load().currency
         self.qualified_before = set(
             Application.objects.filter(status=Application.Status.QUALIFIED).values_list("pk", flat=True)
@@ -231,13 +233,11 @@ class Replay:
 
     def _offered(self, item: Item, partner: Partner) -> bool:
         """Whether the catalog offers the item to the partner now: a cheap look before a redemption tries."""
-        if item.partner_kinds and partner.kind not in item.partner_kinds:
-            return False
-        segments = {tag.name for tag in item.segments.all()}
-        if segments:
-            if partner.id not in self.tags:
-                self.tags[partner.id] = set(partner.tags.names())
-            if not segments & self.tags[partner.id]:
+        terms = terms_of(item.audience)
+        if terms is not None:
+            if partner.id not in self.facts:
+                self.facts[partner.id] = facts_of(partner, tier_id=None)
+            if not includes(terms, self.facts[partner.id]):
                 return False
         if item.stock is not None:
             item.stock = Item.objects.filter(pk=item.pk).values_list("stock", flat=True).get()

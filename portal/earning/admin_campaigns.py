@@ -2,7 +2,8 @@
 
 A campaign is programme data with no use case beyond saving it (its rules apply when orders are
 recorded), so Wagtail's own create, edit and delete are enough; the database's constraints (it ends
-after it starts, its multiplier is at least one) show as form errors.
+after it starts, its multiplier is at least one) show as form errors. Who it runs for is its audience
+(``accounts.Audience``, chosen here, defined under Programme → Audiences); none: every partner.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ class CampaignViewSet(ModelViewSet):
     icon = "date"
     menu_label = _("Campaigns")
     add_to_admin_menu = False  # listed in the "Programme" menu
-    list_display = ["name", "starts_at", "ends_at", "multiplier", "bonus_points"]
+    list_display = ["name", "audience", "starts_at", "ends_at", "multiplier", "bonus_points"]
     search_fields = ["name"]
     search_backend_name = None
     inspect_view_enabled = True
@@ -24,14 +25,17 @@ class CampaignViewSet(ModelViewSet):
         "name",
         "starts_at",
         "ends_at",
-        "partner_kinds",
-        "regions",
-        "tags",
+        "audience",
         "categories",
         "skus",
         "multiplier",
         "bonus_points",
     ]
+
+    def formfield_for_dbfield(self, db_field, **kwargs):
+        if db_field.name == "audience":
+            kwargs["empty_label"] = _("Every partner")
+        return super().formfield_for_dbfield(db_field, **kwargs)
 
 
 campaign_viewset = CampaignViewSet("campaign", url_prefix="campaigns")

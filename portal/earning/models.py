@@ -225,26 +225,14 @@ class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=120)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"), help_text=_("Orders placed before this moment count."))
-    partner_kinds = ArrayField(
-        models.CharField(max_length=64),
-        verbose_name=_("partner kinds"),
-        default=list,
+    audience = models.ForeignKey(
+        "accounts.Audience",
+        verbose_name=_("audience"),
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        help_text=_("Empty: every kind."),
-    )
-    regions = ArrayField(
-        models.CharField(max_length=64),
-        verbose_name=_("regions"),
-        default=list,
-        blank=True,
-        help_text=_("Empty: every region."),
-    )
-    tags = ArrayField(
-        models.CharField(max_length=64),
-        verbose_name=_("segments (tags)"),
-        default=list,
-        blank=True,
-        help_text=_("Empty: every partner."),
+        related_name="campaigns",
+        help_text=_("The partners it runs for. Empty: every partner."),
     )
     categories = ArrayField(
         models.CharField(max_length=64), verbose_name=_("product categories"), default=list, blank=True

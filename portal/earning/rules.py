@@ -12,6 +12,8 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from functools import cached_property
 
+from accounts.audiences import AudienceTerms, PartnerFacts, includes
+
 ONE = Decimal("1")
 
 
@@ -50,34 +52,21 @@ class CampaignRule:
     name: str
     starts_at: datetime
     ends_at: datetime
-    partner_kinds: frozenset[str] = frozenset()
-    regions: frozenset[str] = frozenset()
-    tags: frozenset[str] = frozenset()
+    audience: AudienceTerms | None = None  # who it runs for; None: every partner
     categories: frozenset[str] = frozenset()
     skus: frozenset[str] = frozenset()
     multiplier: Decimal = ONE
     bonus_points: int = 0
 
-    def targets(self, partner: "PartnerProfile", placed_at: datetime) -> bool:
-        """Does the campaign run for this partner at this moment? Start inclusive, end exclusive."""
-        return (
-            self.starts_at <= placed_at < self.ends_at
-            and (not self.partner_kinds or partner.kind in self.partner_kinds)
-            and (not self.regions or partner.region in self.regions)
-            and (not self.tags or bool(self.tags & partner.tags))
-        )
+    def targets(self, partner: PartnerFacts, placed_at: datetime) -> bool:
+        """Does the campaign run for this partner at this moment? Start inclusive, end exclusive; the partner
+        in its audience (``accounts.audiences``, the programme's one rule of who an offer is for)."""
+        return self.starts_at <= placed_at < self.ends_at and includes(self.audience, partner)
 
     def covers(self, line: "Line") -> bool:
         if not self.categories and not self.skus:
             return True
         return line.category in self.categories or line.sku in self.skus
-
-
-@dataclass(frozen=True)
-class PartnerProfile:
-    kind: str
-    region: str
-    tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -147,7 +136,7 @@ def order_points(
     lines: list[Line],
     *,
     placed_at: datetime,
-    partner: PartnerProfile,
+    partner: PartnerFacts,
     rates: Rates,
     campaigns: list[CampaignRule],
     qualifying_orders_before: int,

@@ -17,9 +17,10 @@ def register_programme_menu():
     return SubmenuMenuItem(_("Programme"), programme_menu, icon_name="cogs", order=300)
 
 
-# --- Manual adjustments and campaigns --------------------------------------------------------
+# --- Manual adjustments, campaigns and audiences ---------------------------------------------
 # Adjustments are scoped to the user's portfolio (a PortfolioPermissionPolicy, registered before the
-# viewset is built); campaigns use Wagtail's plain model permissions (programme administrators only).
+# viewset is built); campaigns use Wagtail's plain model permissions (programme administrators only);
+# audiences too (administrators change them, account managers view them).
 
 from wagtail.permissions import register_permission_policy  # noqa: E402
 
@@ -28,6 +29,7 @@ from portal.earning.admin_adjustments import (  # noqa: E402
     adjustment_viewset,
     awaiting_approval_menu_item,
 )
+from portal.earning.admin_audiences import audience_viewset  # noqa: E402
 from portal.earning.admin_campaigns import campaign_viewset  # noqa: E402
 from portal.earning.models import Adjustment  # noqa: E402
 
@@ -36,7 +38,7 @@ register_permission_policy(Adjustment, adjustment_permission_policy, exact_class
 
 @hooks.register("register_admin_viewset")
 def register_adjustment_and_campaign_viewsets():
-    return [adjustment_viewset, campaign_viewset]
+    return [adjustment_viewset, campaign_viewset, audience_viewset]
 
 
 @hooks.register("register_programme_menu_item")
@@ -52,6 +54,11 @@ def register_adjustments_awaiting_menu_item():
 @hooks.register("register_programme_menu_item")
 def register_campaigns_menu_item():
     return campaign_viewset.get_menu_item(order=200)
+
+
+@hooks.register("register_programme_menu_item")
+def register_audiences_menu_item():
+    return audience_viewset.get_menu_item(order=210)
 
 
 # --- API keys for the ERP API ------------------------------------------------------------------

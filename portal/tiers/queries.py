@@ -7,9 +7,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
+from taggit.models import TaggedItem
 
-from accounts.models import Partner
+from accounts.models import Audience, Partner
 from portal.ledger import expiry
 from portal.ledger.models import Code
 from portal.ledger.queries import net_points_since
@@ -42,6 +45,50 @@ def tier_multipliers(partner_ids: Sequence[int]) -> dict[int, tuple[str, str, De
         "partner_id", "tier__name", "tier__name_he", "tier__multiplier"
     )
     return {partner_id: (name, name_he, multiplier) for partner_id, name, name_he, multiplier in rows}
+
+
+def tier_ids(partner_ids: Sequence[int]) -> dict[int, int]:
+    """Each partner's tier id, for the partners the programme has reviewed: one query for them all."""
+    return dict(PartnerTier.objects.filter(partner_id__in=partner_ids).values_list("partner_id", "tier_id"))
+
+
+def tier_id_of(partner: Partner) -> int | None:
+    """The partner's tier id (None before the programme's first review): what an audience's tier limit asks."""
+    return PartnerTier.objects.filter(partner=partner).values_list("tier_id", flat=True).first()
+
+
+def audience_sizes(audience_ids: Sequence[int]) -> dict[int, int]:
+    """How many active partners each audience includes now, by audience id: one query for a page of audiences.
+
+    The rule of ``accounts.audiences`` in SQL over every partner at once (here, as only tiers know a partner's
+    tier); an audience nobody is in is left out."""
+    tiers, tags = Audience.tiers.through._meta.db_table, Audience.tags.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT a.id, count(p.id)
+            FROM {Audience._meta.db_table} a
+            JOIN {Partner._meta.db_table} p
+              ON p.status = %(active)s
+             AND (cardinality(a.partner_kinds) = 0 OR p.kind = ANY(a.partner_kinds))
+             AND (cardinality(a.regions) = 0 OR p.region = ANY(a.regions))
+            LEFT JOIN {PartnerTier._meta.db_table} pt ON pt.partner_id = p.id
+            WHERE a.id = ANY(%(ids)s)
+              AND (NOT EXISTS (SELECT 1 FROM {tiers} t WHERE t.audience_id = a.id)
+                   OR EXISTS (SELECT 1 FROM {tiers} t WHERE t.audience_id = a.id AND t.tier_id = pt.tier_id))
+              AND (NOT EXISTS (SELECT 1 FROM {tags} g WHERE g.audience_id = a.id)
+                   OR EXISTS (SELECT 1 FROM {tags} g JOIN {TaggedItem._meta.db_table} ti ON ti.tag_id = g.tag_id
+                              WHERE g.audience_id = a.id AND ti.content_type_id = %(partner_type)s
+                                AND ti.object_id = p.id))
+            GROUP BY a.id
+            """,
+            {
+                "active": Partner.Status.ACTIVE,
+                "ids": list(audience_ids),
+                "partner_type": ContentType.objects.get_for_model(Partner).pk,
+            },
+        )
+        return dict(cursor.fetchall())
 
 
 def tier_of(partner: Partner) -> Tier | None:

@@ -26,7 +26,13 @@ from portal.earning.models import Adjustment, Campaign, EarningSettings
 from portal.ledger import services as ledger
 from portal.ledger.models import Code, Transfer
 from portal.ledger.queries import balance_of, discrepancies
-from tests.factories import AccountManagerFactory, PartnerFactory, ProgrammeAdministratorFactory, StaffFactory
+from tests.factories import (
+    AccountManagerFactory,
+    PartnerFactory,
+    ProgrammeAdministratorFactory,
+    StaffFactory,
+    audience,
+)
 from tests.ledger.racing import race
 
 Status = Adjustment.Status
@@ -591,9 +597,7 @@ def campaign_form(**changes):
         "name": "Spring printers",
         "starts_at": "2026-03-01 00:00",
         "ends_at": "2026-04-01 00:00",
-        "partner_kinds": "",
-        "regions": "North,Center",
-        "tags": "",
+        "audience": "",
         "categories": "printers",
         "skus": "",
         "multiplier": "2",
@@ -647,9 +651,10 @@ def test_an_account_manager_cannot_edit_a_campaign(client, alpha, administrator)
 def test_an_administrator_creates_and_edits_a_campaign(client, administrator):
     client.force_login(administrator)
     assert client.get(reverse("campaign:index")).status_code == 200
-    assert client.post(reverse("campaign:add"), campaign_form()).status_code == 302
+    north = audience("North and Center", regions=["North", "Center"])
+    assert client.post(reverse("campaign:add"), campaign_form(audience=north.pk)).status_code == 302
     campaign = Campaign.objects.get()
-    assert (campaign.regions, campaign.categories, campaign.skus) == (["North", "Center"], ["printers"], [])
+    assert (campaign.audience, campaign.categories, campaign.skus) == (north, ["printers"], [])
     response = client.post(reverse("campaign:edit", args=[campaign.pk]), campaign_form(multiplier="3"))
     assert response.status_code == 302
     assert Campaign.objects.get().multiplier == 3

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.audiences import AudienceTerms, PartnerFacts
 from portal.earning import rules
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -19,7 +20,9 @@ RATES = rules.Rates(
     early_payment_min_days=10,
     early_payment_points_per_unit=Decimal("0.5"),
 )
-RESELLER = rules.PartnerProfile(kind="reseller", region="North", tags=frozenset({"vip"}))
+VIP, NEW = 7, 8  # tag ids
+GOLD, SILVER = 3, 2  # tier ids
+RESELLER = PartnerFacts(kind="reseller", region="North", tier=GOLD, tags=frozenset({VIP}))
 
 
 def line(amount, category="Misc", sku="SKU-1", quantity=1):
@@ -91,16 +94,21 @@ def test_a_campaign_runs_from_its_start_inclusive_to_its_end_exclusive():
 @pytest.mark.parametrize(
     ("segment", "applies"),
     [
+        (None, True),
         ({"partner_kinds": frozenset({"reseller"})}, True),
         ({"partner_kinds": frozenset({"distributor"})}, False),
         ({"regions": frozenset({"North"})}, True),
         ({"regions": frozenset({"South"})}, False),
-        ({"tags": frozenset({"vip", "new"})}, True),
-        ({"tags": frozenset({"new"})}, False),
+        ({"tiers": frozenset({GOLD, SILVER})}, True),
+        ({"tiers": frozenset({SILVER})}, False),
+        ({"tags": frozenset({VIP, NEW})}, True),
+        ({"tags": frozenset({NEW})}, False),
+        ({"partner_kinds": frozenset({"reseller"}), "tags": frozenset({NEW})}, False),
     ],
 )
-def test_a_campaign_targets_its_segment_only(segment, applies):
-    result = points([line("100")], campaigns=[campaign(multiplier=Decimal("1.5"), **segment)])
+def test_a_campaign_runs_for_its_audience_only(segment, applies):
+    audience = None if segment is None else AudienceTerms(**segment)
+    result = points([line("100")], campaigns=[campaign(multiplier=Decimal("1.5"), audience=audience)])
     assert result.total == (150 if applies else 100)
 
 

@@ -11,7 +11,7 @@ from portal.ledger.models import Code
 from portal.tiers.models import Tier
 from rewards_catalog import services
 from rewards_catalog.models import Category, CodePool, Item
-from tests.factories import MembershipFactory, PartnerFactory, StaffFactory
+from tests.factories import MembershipFactory, PartnerFactory, StaffFactory, audience
 
 _keys = count()
 
@@ -37,9 +37,10 @@ class ItemFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def tiers(self, create, extracted, **kwargs):
-        """`tiers=[tier, ...]`: the item is only for those tiers."""
+        """`tiers=[tier, ...]`: the item is only for those tiers (an audience of its own)."""
         if extracted:
-            self.tiers.set(extracted)
+            self.audience = audience(tiers=extracted)
+            self.save(update_fields=["audience"])
 
 
 class GoodsFactory(ItemFactory):

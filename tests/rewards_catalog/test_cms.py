@@ -12,7 +12,7 @@ from portal.ledger.queries import balance_of
 from rewards_catalog import services
 from rewards_catalog.admin_views import redemption_viewset
 from rewards_catalog.models import CodePool, GiftCode, Item, Redemption
-from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory
+from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory, audience
 from tests.rewards_catalog.factories import CodePoolFactory, GoodsFactory, company, csv_file, gift_card, tier
 
 pytestmark = pytest.mark.django_db
@@ -239,8 +239,10 @@ def test_a_partners_person_cannot_upload_codes():
 
 
 def test_a_manager_adds_a_catalog_item_with_its_limits(client):
-    gold, platinum = tier("Gold"), tier("Platinum")
+    gold_resellers = audience("Gold resellers", kinds=["reseller"], tiers=[tier("Gold")])
     client.force_login(AccountManagerFactory())
+    page = client.get(reverse("catalog_item:add")).content.decode()
+    assert "Gold resellers" in page and "Every partner" in page
     response = client.post(
         reverse("catalog_item:add"),
         {
@@ -251,8 +253,7 @@ def test_a_manager_adds_a_catalog_item_with_its_limits(client):
             "kind": Item.Kind.EXPERIENCE,
             "cost_points": "2500",
             "stock": "12",
-            "partner_kinds": ["reseller", "distributor"],
-            "tiers": [gold.pk, platinum.pk],
+            "audience": gold_resellers.pk,
             "limit_per_period": "1",
             "limit_period": "year",
             "causes": "",
@@ -261,7 +262,7 @@ def test_a_manager_adds_a_catalog_item_with_its_limits(client):
     )
     assert response.status_code == 302, visible(response)[:2000]
     item = Item.objects.get(title="Barista course")
-    assert item.partner_kinds == ["reseller", "distributor"] and set(item.tiers.all()) == {gold, platinum}
+    assert item.audience == gold_resellers
     assert (item.limit_per_period, item.limit_period, item.stock) == (1, "year", 12)
 
 

@@ -14,6 +14,7 @@ from accounts.models import Membership
 from portal.ledger.queries import balance_of
 from rewards_catalog import services
 from rewards_catalog.models import Redemption
+from tests.factories import audience
 from tests.rewards_catalog.factories import (
     CategoryFactory,
     GoodsFactory,
@@ -56,16 +57,15 @@ def test_the_catalog_shows_each_item_with_what_stands_between_the_company_and_it
     ItemFactory(title="Trip to the factory", cost_points=1_500)
     ItemFactory(title="Pioneer preview", tiers=[tier("Platinum")], cost_points=50)
     ItemFactory(title="Hidden", is_active=False)
-    from taggit.models import Tag
-
-    ItemFactory(title="Pioneers' sample").segments.set([Tag.objects.create(name="Pioneers", slug="pioneers")])
+    ItemFactory(title="Pioneers' sample", audience=audience(tags=["Pioneers"]))
+    ItemFactory(title="Golf day", stock=0)
 
     page = text(signed_in(client, owner).get(reverse("rewards_catalog:catalog")))
 
     assert "Espresso machine" in page and "You can redeem this now" in page
     assert "Trip to the factory" in page and "500 more points needed" in page
-    assert "Pioneer preview" in page and "Only for these tiers: Platinum." in page
-    assert "Pioneers&#x27; sample" in page and "Offered to selected partner groups only" in page
+    assert "Golf day" in page and "Sold out." in page
+    assert "Pioneer preview" not in page and "Pioneers" not in page  # for other audiences: not listed
     assert "Hidden" not in page
     assert "1,000" in page  # the balance
 
@@ -112,8 +112,10 @@ def test_the_catalog_speaks_hebrew_where_the_item_has_it(client, owner):
 
 def test_the_catalog_lists_items_in_a_fixed_number_of_queries(client, owner, django_assert_max_num_queries):
     for n in range(12):
-        item = ItemFactory(limit_per_period=3, limit_period="month", category=CategoryFactory(slug=f"c{n % 3}"))
-        item.segments.set([])
+        for_some = audience(kinds=["reseller"], tags=[f"tag {n}", "vip"]) if n % 2 else None
+        ItemFactory(
+            limit_per_period=3, limit_period="month", category=CategoryFactory(slug=f"c{n % 3}"), audience=for_some
+        )
     signed_in(client, owner)
     client.get(reverse("rewards_catalog:catalog"))
     with django_assert_max_num_queries(14):
@@ -254,7 +256,10 @@ def test_a_withdrawn_item_is_404(client, owner):
     assert signed_in(client, owner).get(reverse("rewards_catalog:item", args=[item.pk])).status_code == 404
 
 
-def test_an_item_limited_to_another_kind_says_why_on_its_page(client, owner):
-    item = ItemFactory(partner_kinds=["distributor"])
-    page = text(signed_in(client, owner).get(reverse("rewards_catalog:item", args=[item.pk])))
-    assert "Not available to your company" in page and "Only for these kinds of partner: Distributor." in page
+def test_an_item_for_another_audience_is_not_found_by_its_url(client, owner):
+    item = ItemFactory(audience=audience(kinds=["distributor"]))
+    url = reverse("rewards_catalog:item", args=[item.pk])
+    signed_in(client, owner)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"quantity": 1, "request_key": "k" * 32}).status_code == 404
+    assert not item.redemptions.exists()

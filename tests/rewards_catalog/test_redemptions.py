@@ -17,7 +17,7 @@ from rewards_catalog.errors import (
     NotEnoughPoints,
 )
 from rewards_catalog.models import Item, Redemption
-from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory
+from tests.factories import AccountManagerFactory, ProgrammeAdministratorFactory, audience
 from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, colleague, company, gift_card, tier
 
 pytestmark = pytest.mark.django_db
@@ -185,10 +185,9 @@ def test_an_item_that_has_not_started_or_has_ended_is_not_redeemable(owner):
         assert refused.value.code == code
 
 
-def test_segment_kind_and_tier_limits(owner):
+def test_the_service_refuses_a_partner_outside_the_items_audience_saying_which_limit(owner):
     owner.partner.tags.add("Pioneers")
-    pioneers_only = ItemFactory()
-    pioneers_only.segments.set(owner.partner.tags.all())
+    pioneers_only = ItemFactory(audience=audience(tags=owner.partner.tags.all()))
     services.redeem(pioneers_only, member=owner, quantity=1)
 
     outsider = company(1_000)
@@ -197,7 +196,8 @@ def test_segment_kind_and_tier_limits(owner):
     assert refused.value.code == "segment"
 
     for item, code in [
-        (ItemFactory(partner_kinds=["distributor"]), "partner_kind"),
+        (ItemFactory(audience=audience(kinds=["distributor"])), "partner_kind"),
+        (ItemFactory(audience=audience(regions=["Far away"])), "region"),
         (ItemFactory(tiers=[tier("Gold")]), "tier"),
     ]:
         with pytest.raises(ItemNotAvailable) as refused:

@@ -1,9 +1,13 @@
 """The catalog's pure rules at their edges: no database."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import translation
 
+from accounts import audiences
+from accounts.audiences import AudienceTerms
 from rewards_catalog.rules import (
     ItemTerms,
     PartnerFacts,
@@ -17,7 +21,17 @@ from rewards_catalog.rules import (
 
 NOW = datetime(2026, 5, 17, 10, 30, tzinfo=UTC)
 ITEM = ItemTerms(is_active=True)
-PARTNER = PartnerFacts(is_active=True, kind="reseller")
+RESELLER = audiences.PartnerFacts(kind="reseller", region="North")
+PARTNER = PartnerFacts(is_active=True, who=RESELLER)
+
+
+def facts(*, is_active=True, redeemed_in_period=0, **who) -> PartnerFacts:
+    """An active reseller in the North, with `who` changed."""
+    return PartnerFacts(is_active, who=replace(RESELLER, **who), redeemed_in_period=redeemed_in_period)
+
+
+def for_audience(**terms) -> ItemTerms:
+    return ItemTerms(is_active=True, audience=AudienceTerms(**terms))
 
 
 def reason(item=ITEM, partner=PARTNER, *, now=NOW, quantity=1) -> str | None:
@@ -33,13 +47,14 @@ def test_an_unlimited_item_is_available_to_an_active_partner():
 @pytest.mark.parametrize(
     ("item", "partner", "code"),
     [
-        (ITEM, PartnerFacts(is_active=False, kind="reseller"), "partner_not_active"),
+        (ITEM, facts(is_active=False), "partner_not_active"),
         (ItemTerms(is_active=False), PARTNER, "item_withdrawn"),
         (ItemTerms(is_active=True, active_from=NOW + timedelta(seconds=1)), PARTNER, "not_yet"),
         (ItemTerms(is_active=True, active_until=NOW), PARTNER, "ended"),  # the end is exclusive
-        (ItemTerms(is_active=True, tiers=frozenset({3}), tier_names=("Gold",)), PARTNER, "tier"),
-        (ItemTerms(is_active=True, partner_kinds=frozenset({"distributor"})), PARTNER, "partner_kind"),
-        (ItemTerms(is_active=True, segments=frozenset({7})), PARTNER, "segment"),
+        (for_audience(tiers=frozenset({3})), PARTNER, "tier"),
+        (for_audience(partner_kinds=frozenset({"distributor"})), PARTNER, "partner_kind"),
+        (for_audience(regions=frozenset({"South"})), PARTNER, "region"),
+        (for_audience(tags=frozenset({7})), PARTNER, "segment"),
         (ItemTerms(is_active=True, stock=0), PARTNER, "sold_out"),
     ],
 )
@@ -49,24 +64,31 @@ def test_each_limit_says_why(item, partner, code):
 
 def test_limits_met_exactly_pass():
     assert reason(ItemTerms(is_active=True, active_from=NOW, active_until=NOW + timedelta(seconds=1))) is None
-    assert reason(ItemTerms(is_active=True, tiers=frozenset({3})), PartnerFacts(True, "reseller", tier=3)) is None
-    assert (
-        reason(
-            ItemTerms(is_active=True, segments=frozenset({7, 8})),
-            PartnerFacts(True, "reseller", segments=frozenset({8})),
+    assert reason(for_audience(tiers=frozenset({3})), facts(tier=3)) is None
+    assert reason(for_audience(tags=frozenset({7, 8})), facts(tags=frozenset({8}))) is None
+    assert reason(for_audience(regions=frozenset({"North", "South"}), partner_kinds=frozenset({"reseller"}))) is None
+
+
+def test_the_audience_reasons_name_what_the_item_asks():
+    with translation.override("en"):
+        gold = ItemTerms(is_active=True, audience=AudienceTerms(tiers=frozenset({3, 4})), tier_names=("Gold", "VIP"))
+        assert str(why_unavailable(gold, PARTNER, now=NOW)) == "Only for these tiers: Gold, VIP."
+        kinds = for_audience(partner_kinds=frozenset({"point_of_sale", "distributor"}))
+        assert str(why_unavailable(kinds, PARTNER, now=NOW)) == (
+            "Only for these kinds of partner: Distributor, Point of sale."
         )
-        is None
-    )
+        regions = for_audience(regions=frozenset({"South", "Haifa"}))
+        assert str(why_unavailable(regions, PARTNER, now=NOW)) == "Only for partners in these regions: Haifa, South."
     assert reason(ItemTerms(is_active=True, stock=2), quantity=2) is None
     assert reason(ItemTerms(is_active=True, stock=2), quantity=3) == "not_enough_stock"
 
 
 def test_the_period_limit_counts_units_and_tells_what_is_left():
     limited = ItemTerms(is_active=True, limit_per_period=3, limit_period="month")
-    assert reason(limited, PartnerFacts(True, "reseller", redeemed_in_period=2)) is None
-    found = why_unavailable(limited, PartnerFacts(True, "reseller", redeemed_in_period=2), now=NOW, quantity=2)
+    assert reason(limited, facts(redeemed_in_period=2)) is None
+    found = why_unavailable(limited, facts(redeemed_in_period=2), now=NOW, quantity=2)
     assert found.code == "period_limit" and str(found) == "Your company may redeem 1 more this month."
-    found = why_unavailable(limited, PartnerFacts(True, "reseller", redeemed_in_period=3), now=NOW)
+    found = why_unavailable(limited, facts(redeemed_in_period=3), now=NOW)
     assert str(found) == "Your company has redeemed this 3 times this month, the most allowed."
 
 

@@ -7,7 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from taggit.models import Tag
 
 from accounts.models import Partner
 from portal.earning.models import EarningSettings
@@ -15,6 +14,7 @@ from portal.earning.services import release_order_points
 from portal.ledger import services as ledger
 from portal.ledger.models import Code
 from rewards_catalog import services
+from tests.factories import audience
 from tests.rewards_catalog.factories import GoodsFactory, ItemFactory, company, give_points, tier
 from tests.web.erp import send_invoice, send_order, send_payment, send_return
 
@@ -177,7 +177,7 @@ def test_the_dashboard_suggests_the_costliest_reward_within_the_balance_and_the_
 def test_a_reward_the_company_may_not_redeem_is_never_suggested(client, partner, member):
     give_points(partner, 1_000)
     tomorrow = timezone.now() + timedelta(days=1)
-    ItemFactory(title="For distributors", cost_points=100, partner_kinds=[Partner.Kind.DISTRIBUTOR])
+    ItemFactory(title="For distributors", cost_points=100, audience=audience(kinds=[Partner.Kind.DISTRIBUTOR]))
     ItemFactory(title="For Gold", cost_points=200, tiers=[tier("Gold")])
     GoodsFactory(title="Sold out", cost_points=300, stock=0)
     ItemFactory(title="Withdrawn", cost_points=400, is_active=False)
@@ -194,8 +194,7 @@ def test_a_reward_the_company_may_not_redeem_is_never_suggested(client, partner,
 
 def test_a_reward_for_a_segment_is_suggested_to_the_partners_in_it(client, partner, member):
     give_points(partner, 1_000)
-    preview = ItemFactory(title="Preview unit", cost_points=600)
-    preview.segments.set([Tag.objects.create(name="pioneers", slug="pioneers")])
+    ItemFactory(title="Preview unit", cost_points=600, audience=audience(tags=["pioneers"]))
     ItemFactory(title="Cap", cost_points=150)
     client.force_login(member)
     assert "Redeem Cap now" in what_to_do_next(dashboard(client))

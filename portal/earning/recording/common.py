@@ -12,6 +12,7 @@ from typing import Literal
 from django.db import transaction
 from pydantic import BaseModel, ValidationError
 
+from accounts.audiences import terms_of, with_terms
 from portal.bulk import batch_cursor, insert_rows
 from portal.earning import rules
 from portal.earning.models import Adjustment, Campaign, EarningSettings
@@ -81,10 +82,15 @@ class Programme:
     campaigns: list[rules.CampaignRule]
     review: rules.ReviewLimits
 
+    @property
+    def campaigns_ask_tiers(self) -> bool:
+        """Whether a campaign's audience is limited to tiers (only then are the partners' tiers read)."""
+        return any(c.audience is not None and c.audience.tiers for c in self.campaigns)
+
 
 def load_programme(placed_from: datetime | None = None, placed_until: datetime | None = None) -> Programme:
     settings = EarningSettings.load()
-    campaigns = Campaign.objects.all()
+    campaigns = with_terms(Campaign.objects.all())
     if placed_from and placed_until:
         campaigns = campaigns.filter(starts_at__lte=placed_until, ends_at__gt=placed_from)
     return Programme(
@@ -96,9 +102,7 @@ def load_programme(placed_from: datetime | None = None, placed_until: datetime |
                 name=c.name,
                 starts_at=c.starts_at,
                 ends_at=c.ends_at,
-                partner_kinds=frozenset(c.partner_kinds),
-                regions=frozenset(c.regions),
-                tags=frozenset(c.tags),
+                audience=terms_of(c.audience),
                 categories=frozenset(c.categories),
                 skus=frozenset(c.skus),
                 multiplier=c.multiplier,

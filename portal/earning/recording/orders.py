@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 from taggit.models import TaggedItem
 
+from accounts.audiences import PartnerFacts
 from accounts.models import Partner
 from portal.bulk import batch_cursor
 from portal.earning import rules
@@ -90,14 +91,15 @@ def _punches_so_far(partner_ids: list[int]) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def _partner_tags(partner_ids) -> dict[int, frozenset[str]]:
+def _partner_tags(partner_ids) -> dict[int, frozenset[int]]:
+    """Each partner's tags (their ids, as audiences name them): one query for the batch."""
     tags = defaultdict(set)
     rows = TaggedItem.objects.filter(
         content_type__app_label="accounts", content_type__model="partner", object_id__in=partner_ids
-    ).values_list("object_id", "tag__name")
-    for partner_id, name in rows:
-        tags[partner_id].add(name)
-    return {pid: frozenset(names) for pid, names in tags.items()}
+    ).values_list("object_id", "tag_id")
+    for partner_id, tag_id in rows:
+        tags[partner_id].add(tag_id)
+    return {pid: frozenset(ids) for pid, ids in tags.items()}
 
 
 def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
@@ -108,6 +110,8 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
     placed = [item.placed_at for item in items]
     programme = load_programme(min(placed), max(placed))
     tags = _partner_tags([p.id for p in partners.values()])
+    # A partner's tier decides whether a campaign for some tiers runs for it: read only when one asks.
+    tier_ids = tiers.tier_ids([p.id for p in partners.values()]) if programme.campaigns_ask_tiers else {}
     multipliers = tier_multipliers([p.id for p in partners.values()])
     punched = _punches_so_far([p.id for p in partners.values()])
 
@@ -129,7 +133,12 @@ def _record_orders(items: list[OrderIn], source: str) -> list[ItemResult]:
             points = rules.order_points(
                 order_lines,
                 placed_at=item.placed_at,
-                partner=rules.PartnerProfile(partner.kind, partner.region, tags.get(partner.id, frozenset())),
+                partner=PartnerFacts(
+                    kind=partner.kind,
+                    region=partner.region,
+                    tier=tier_ids.get(partner.id),
+                    tags=tags.get(partner.id, frozenset()),
+                ),
                 rates=programme.rates,
                 campaigns=programme.campaigns,
                 qualifying_orders_before=punched[partner.id],

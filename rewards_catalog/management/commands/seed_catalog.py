@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, User
+from accounts.services import load_audience
 from portal.tiers.models import Tier
 from rewards_catalog import services
 from rewards_catalog.models import Category, CodePool, Item, Redemption
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         for slug, kind, cost, title, title_he, description, extra in ITEMS:
             if Item.objects.filter(title=title).exists():
                 continue
-            item = Item.objects.create(
+            Item.objects.create(
                 title=title,
                 title_he=title_he,
                 description=description,
@@ -78,20 +79,12 @@ class Command(BaseCommand):
                 kind=kind,
                 cost_points=cost,
                 stock=extra.get("stock"),
-                partner_kinds=extra.get("kinds", []),
+                audience=self._audience(extra),
                 causes=extra.get("causes", []),
                 limit_per_period=(extra.get("limit") or (None, ""))[0],
                 limit_period=(extra.get("limit") or (None, ""))[1],
                 code_pool=self._pool(title, uploader) if extra.get("pool") else None,
             )
-            if extra.get("tiers"):
-                item.tiers.set([self._tier(name) for name in extra["tiers"]])
-            if extra.get("segments"):
-                from taggit.models import Tag
-
-                item.segments.set(
-                    [Tag.objects.get_or_create(name=name, defaults={"slug": name})[0] for name in extra["segments"]]
-                )
             made += 1
         self.stdout.write(f"Catalog: {made} items made, {Item.objects.filter(is_active=True).count()} shown.")
         self._demo_redemptions()
@@ -102,6 +95,17 @@ class Command(BaseCommand):
         if user is None:
             raise SystemExit("Run seed_demo first: the catalog's codes are uploaded by a programme administrator.")
         return user
+
+    def _audience(self, extra: dict):
+        """The demo item's audience (``accounts.Audience``), named for who it is: None for every partner."""
+        if extra.get("tiers"):
+            tiers = [self._tier(name) for name in extra["tiers"]]
+            return load_audience(name=" and ".join(extra["tiers"]) + " tiers", tiers=tiers)
+        if extra.get("segments"):
+            return load_audience(name="Segment " + ", ".join(extra["segments"]), tags=extra["segments"])
+        if extra.get("kinds"):
+            return load_audience(name="Distributors", partner_kinds=extra["kinds"])
+        return None
 
     def _tier(self, name: str) -> Tier:
         found = Tier.objects.filter(name__iexact=name).first()
