@@ -15,6 +15,7 @@ from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
 from portal.earning.models import Adjustment, Invoice, Order, Payment, Return
 from portal.ledger.models import Code, Phase, Transfer
 from portal.ledger.queries import balance_of, discrepancies, transfers_of
+from referrals.models import Application
 from rewards_catalog.models import GiftCode, Redemption
 
 HEBREW = re.compile(r"[\u0590-\u05ff]")
@@ -124,6 +125,25 @@ def test_northwind_shows_every_kind_of_event(seeded):
     assert redemptions[Redemption.Status.REJECTED] >= 1
     assert redemptions[Redemption.Status.FULFILLED] >= 1
     assert GiftCode.objects.filter(redemption__partner=northwind, redemption__status="fulfilled").exists()
+
+
+def test_the_demos_referrals_went_the_products_way(seeded):
+    """Applied through the referrer's link, decided by its manager, rewarded on the newcomer's first order."""
+    applications = Application.objects.select_related("referrer", "partner")
+    statuses = Counter(applications.values_list("status", flat=True))
+    assert statuses["qualified"] >= 1 and sum(statuses.values()) == seeded.records.created["referral"] + sum(
+        n for status, n in statuses.items() if status != "qualified"
+    )
+    for application in applications.filter(status="qualified"):
+        newcomer = application.partner
+        assert newcomer.account_manager == application.referrer.account_manager
+        assert Order.objects.filter(partner=newcomer, external_id=application.qualifying_order).exists()
+        rewards = Transfer.objects.filter(ref_type="referral", ref_id=str(application.pk))
+        assert sorted(rewards.values_list("code", flat=True)) == [Code.REFERRAL, Code.WELCOME]
+    referred = set(applications.exclude(partner=None).values_list("partner", flat=True))
+    welcomed = set(Transfer.objects.filter(code=Code.WELCOME).values_list("credit_account__partner", flat=True))
+    assert welcomed <= referred  # only referred newcomers get a welcome bonus
+    assert not Transfer.objects.filter(key__startswith="demo-referral:").exists()  # no stand-in entries
 
 
 def test_northwinds_owner_sees_its_orders(seeded, client):
