@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 
 from accounts.models import Audience, Partner
@@ -98,32 +99,57 @@ def facts_of(partner: Partner, *, tier_id: int | None) -> PartnerFacts:
     )
 
 
-def audiences_including(partner: Partner, *, tier_id: int | None):
-    """The audiences that include the partner, as a queryset (for a subquery)."""
+def audiences_including(partner: Partner, *, tier_id, whatever_the_tier: bool = False):
+    """The audiences that include the partner, as a queryset (for a subquery). `tier_id`: the partner's tier id,
+    None for none, or an expression that gives it (a subquery, so that a list costs no query for the tier).
+    `whatever_the_tier`: also those the partner would be in at another tier (a catalog shows what a higher tier
+    unlocks)."""
     tiers = Audience.tiers.through.objects.filter(audience=OuterRef("pk"))
     tags = Audience.tags.through.objects.filter(audience=OuterRef("pk"))
     partner_tags = partner.tags.values("id")
-    return Audience.objects.filter(
+    conditions = [
         Q(partner_kinds=[]) | Q(partner_kinds__contains=[partner.kind]),
         Q(regions=[]) | Q(regions__contains=[partner.region]),
-        ~Exists(tiers) | Exists(tiers.filter(tier_id=tier_id)),
         ~Exists(tags) | Exists(tags.filter(tag_id__in=partner_tags)),
-    )
+    ]
+    if not whatever_the_tier:
+        conditions.append(~Exists(tiers) | Exists(tiers.filter(tier_id=tier_id)))
+    return Audience.objects.filter(*conditions)
 
 
-def offered_to(partner: Partner, *, tier_id: int | None, field: str = "audience") -> Q:
-    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner."""
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": audiences_including(partner, tier_id=tier_id)})
+def offered_to(partner: Partner, *, tier_id, field: str = "audience", whatever_the_tier: bool = False) -> Q:
+    """A filter for offers whose `field` (an Audience foreign key) is empty or includes the partner; `tier_id` and
+    `whatever_the_tier` as ``audiences_including`` takes them."""
+    including = audiences_including(partner, tier_id=tier_id, whatever_the_tier=whatever_the_tier)
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": including})
+
+
+def _protecting_relations():
+    """The foreign keys that point at an audience and keep it from being deleted (campaigns, catalog items,
+    content pages...): read from the model, so accounts need know none of them."""
+    return [r for r in Audience._meta.related_objects if r.on_delete is models.PROTECT]
 
 
 def offers_using(audience: Audience, *, limit: int = 50) -> list[str]:
-    """What points at the audience and keeps it from being deleted (campaigns, catalog items, content pages...),
-    each as "Kind: name", read through the relations that protect it, so accounts need know none of them."""
+    """What points at the audience and keeps it from being deleted, each as "Kind: name"."""
     found = []
-    for relation in Audience._meta.related_objects:
-        if relation.on_delete is not models.PROTECT:
-            continue
+    for relation in _protecting_relations():
         model = relation.related_model
         for offer in model._default_manager.filter(**{relation.field.name: audience})[:limit]:
             found.append(f"{capfirst(model._meta.verbose_name)}: {offer}")
     return sorted(found)[:limit]
+
+
+def with_offer_counts(audiences: QuerySet) -> QuerySet:
+    """The audiences with `offer_count`: how many offers use each, counted in the same query."""
+    total = Value(0)
+    for relation in _protecting_relations():
+        uses = (
+            relation.related_model._default_manager.filter(**{relation.field.name: OuterRef("pk")})
+            .order_by()
+            .values(relation.field.name)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        total = total + Coalesce(Subquery(uses), 0)
+    return audiences.annotate(offer_count=total)

@@ -150,6 +150,11 @@ class ItemDeleteView(generic.DeleteView):
         return redirect(reverse(self.edit_url_name, args=[quote(self.object.pk)]))
 
 
+class ItemIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("category", "audience")  # columns: no query per row
+
+
 class ItemViewSet(ModelViewSet):
     model = Item
     icon = "gift"
@@ -157,11 +162,12 @@ class ItemViewSet(ModelViewSet):
     add_to_admin_menu = False
     menu_order = 300
     copy_view_enabled = True
-    list_display = ["title", "kind", "cost_points", "stock", "category", "is_active"]
-    list_filter = ["kind", "category", "is_active"]
+    list_display = ["title", "kind", "cost_points", "stock", "category", "audience", "is_active"]
+    list_filter = ["kind", "category", "audience", "is_active"]
     search_fields = ["title", "title_he", "description"]
     search_backend_name = None
     edit_handler = ITEM_PANELS
+    index_view_class = ItemIndexView
     delete_view_class = ItemDeleteView
 
 

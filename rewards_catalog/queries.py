@@ -10,7 +10,7 @@ from accounts import audiences
 from accounts.models import Audience, Partner, User
 from accounts.queries import partners_visible_to, sees_all_partners
 from portal.ledger.queries import Balance, balance_of
-from portal.tiers.queries import tier_id_of
+from portal.tiers.queries import tier_id_in_sql, tier_id_of
 from rewards_catalog import rules
 from rewards_catalog.models import Category, CodePool, GiftCode, Item, Redemption
 
@@ -105,15 +105,17 @@ class Offer:
 
 def shown_items(partner: Partner, *, now: datetime | None = None) -> QuerySet[Item]:
     """The items the portal shows the partner: those in the catalog whose audience includes it (an item for
-    others is not listed, and its page is not found); with `now`, without those that have ended (one that has
-    not started yet is listed and says when it will)."""
-    items = _in_catalog(partner, now=now)
+    other kinds, regions or segments is not listed, and its page is not found). An item for a tier the partner
+    has not reached is listed too, saying which tiers it is for: tiers unlock items, and a partner sees what
+    the next tier brings (the rules refuse its redemption). With `now`, without those that have ended (one that
+    has not started yet is listed and says when it will)."""
+    items = _in_catalog(partner, now=now, whatever_the_tier=True)
     items = audiences.with_terms(items.select_related("category", "image"))
     return items.order_by("cost_points", "title")
 
 
-def _in_catalog(partner: Partner, *, now: datetime | None) -> QuerySet[Item]:
-    items = Item.objects.filter(audiences.offered_to(partner, tier_id=tier_id_of(partner)), is_active=True)
+def _in_catalog(partner: Partner, *, now: datetime | None, whatever_the_tier: bool = False) -> QuerySet[Item]:
+    items = Item.objects.filter(_offered_to(partner, whatever_the_tier=whatever_the_tier), is_active=True)
     if now is not None:
         items = items.filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
     return items
@@ -164,8 +166,8 @@ class RewardSuggestions:
 def reward_suggestions(partner: Partner, *, balance: Balance, now: datetime) -> RewardSuggestions:
     """What the company may redeem now and what it should aim for next, among the rewards it may redeem at all
     (an item for an audience without it, out of stock, at its limit or not started yet is never suggested):
-    one query of the items, their audience decided in SQL (and one of the company's tier for it), then the
-    catalog's own rules, for the dashboard asks on every view."""
+    one query of the items, their audience decided in it (the company's tier and tags read in the same query),
+    then the catalog's own rules, for the dashboard asks on every view."""
     items = list(_suggestion_candidates(partner, now=now))
     facts = partner_facts(partner, tags_needed=False, tier_needed=False)  # the audience is decided in SQL
     redeemable = next_goal = None
@@ -247,8 +249,16 @@ def search_items(items: QuerySet[Item], text: str) -> QuerySet[Item]:
     return items
 
 
-def categories_in_use() -> QuerySet[Category]:
-    return Category.objects.filter(items__is_active=True).distinct().order_by("sort_order", "name")
+def _offered_to(partner: Partner, *, field: str = "audience", whatever_the_tier: bool = False) -> Q:
+    """Items whose audience includes the partner (its tier read in the same query), or would at another tier."""
+    tier_id = None if whatever_the_tier else tier_id_in_sql(partner)
+    return audiences.offered_to(partner, tier_id=tier_id, field=field, whatever_the_tier=whatever_the_tier)
+
+
+def categories_in_use(partner: Partner) -> QuerySet[Category]:
+    """The categories with an item the partner is shown (a category of items for others only is not offered)."""
+    offered = _offered_to(partner, field="items__audience", whatever_the_tier=True)
+    return Category.objects.filter(offered, items__is_active=True).distinct().order_by("sort_order", "name")
 
 
 # --- Redemptions ----------------------------------------------------------------------------------------

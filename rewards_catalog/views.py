@@ -31,7 +31,7 @@ def catalog(request):
     partner = membership.partner
     now = timezone.now()
     items = queries.shown_items(partner, now=now)
-    categories = list(queries.categories_in_use())
+    categories = list(queries.categories_in_use(partner))
     category = next((c for c in categories if c.slug == request.GET.get("category")), None)
     if category is not None:
         items = items.filter(category=category)

@@ -30,14 +30,13 @@ class Profile:
     orders_per_month: float
     order_value: tuple[int, int]
     payment_terms: int
-    referral_points: int
     adjustment_points: tuple[int, int]
 
 
 PROFILES = {
-    Partner.Kind.RESELLER: Profile(3.5, (1_500, 28_000), 30, 1_500, (150, 1_200)),
-    Partner.Kind.DISTRIBUTOR: Profile(5.0, (15_000, 180_000), 45, 3_000, (500, 4_000)),
-    Partner.Kind.POINT_OF_SALE: Profile(4.0, (300, 4_500), 30, 500, (50, 400)),
+    Partner.Kind.RESELLER: Profile(3.5, (1_500, 28_000), 30, (150, 1_200)),
+    Partner.Kind.DISTRIBUTOR: Profile(5.0, (15_000, 180_000), 45, (500, 4_000)),
+    Partner.Kind.POINT_OF_SALE: Profile(4.0, (300, 4_500), 30, (50, 400)),
 }
 
 # What the vendor sells (it roasts coffee and makes espresso machines): sku, category, unit price.
@@ -79,22 +78,26 @@ LEARNING = [
 # monthly learning cap, and what its people complete after that is recorded with no points.
 STUDY_DOMAIN = "coffee4work.example"
 STUDY_MONTHS_AGO = 7
+
+# Businesses a partner refers: (name, kind, region, language of their e-mails).
 REFERRED_BUSINESSES = [
-    "Café Aroma Ra'anana",
-    "Kibbutz Hatzor dining hall",
-    "Lakeside Office Park",
-    "מאפיית בית שמש",
-    "Hadera Convenience",
-    "Galil Coffee Carts",
-    "מזנון העירייה",
-    "Modiin Business Lounge",
+    ("Café Aroma Ra'anana", Partner.Kind.POINT_OF_SALE, "Sharon", "en"),
+    ("Kibbutz Hatzor dining hall", Partner.Kind.POINT_OF_SALE, "South", "he"),
+    ("Lakeside Office Park", Partner.Kind.RESELLER, "Center", "en"),
+    ("מאפיית בית שמש", Partner.Kind.POINT_OF_SALE, "Jerusalem", "he"),
+    ("Hadera Convenience", Partner.Kind.POINT_OF_SALE, "Haifa", "en"),
+    ("Galil Coffee Carts", Partner.Kind.RESELLER, "North", "en"),
+    ("מזנון העירייה", Partner.Kind.POINT_OF_SALE, "Center", "he"),
+    ("Modiin Business Lounge", Partner.Kind.RESELLER, "Center", "en"),
 ]
+CONTACTS = ["Noa Peretz", "Yael Cohen", "Avi Mizrahi", "Dana Levi", "Omer Katz", "Shira Azulay"]
+REFERRAL_REJECTIONS = ["The delivery address is outside our service area", "Already buys through a distributor of ours"]
 REJECTIONS = ["Out of stock until next quarter", "The delivery address is outside our service area"]
 GOODWILL = ["Goodwill: late delivery", "Compensation: machine downtime", "Trade show stand support"]
 
 # The well-known partner shows every kind of event; these come on top of its random ones (days ago).
 NORTHWIND_SCRIPT = {
-    190: [("referral", {})],
+    190: [("referral", {"qualifies": True})],  # approved, then its first order and payment reward both
     150: [("redemption", {"decision": "reject"})],
     120: [("order", {"returned": "late"})],  # part of it returned after its window: a clawback
     110: [("redemption", {"decision": "approve"})],
@@ -137,7 +140,7 @@ class Event:
     """One thing that happened, at a moment: `kind` says which service takes `data`."""
 
     at: datetime
-    kind: str  # order, return, invoice, payment, content, referral, welcome, redemption, adjustment
+    kind: str  # order, return, invoice, payment, content, referral, redemption, adjustment
     data: dict = field(hash=False, compare=True)
 
 
@@ -199,7 +202,9 @@ class _Walk:
         for days_ago in range(first_day, timeline.stopped_days_ago, -1):
             self.day, self.minutes = days_ago, 0
             if days_ago == timeline.joined_days_ago:
-                self._welcome()
+                # The moment it joined (no welcome bonus: that is a referred newcomer's, on its first order);
+                # drawn still, so the rest of the history, and its ids, are those of earlier seeds.
+                self._at()
             for event, options in self._events_of_the_day():
                 getattr(self, f"_{event}")(**options)
         if self.spec.domain == STUDY_DOMAIN:
@@ -223,9 +228,6 @@ class _Walk:
         return events + self.script.get(self.day, [])
 
     # --- events ---------------------------------------------------------------------------
-
-    def _welcome(self):
-        self._add(self._at(), "welcome", {"key": f"demo-welcome:{self.spec.external_id}", "points": 500})
 
     def _order(self, returned=None, open_invoice=False):
         placed_at = self._at()
@@ -342,11 +344,37 @@ class _Walk:
             if (person.user_id, slug) not in self.learned:
                 self._learn(at, person, slug, rng.choice([72, 80, 90, 95, 100]) if kind == "quiz" else 0)
 
-    def _referral(self):
-        referred = self.rng.choice(REFERRED_BUSINESSES)
+    def _referral(self, qualifies=False):
+        """A business applies through the partner's link; what happens next is drawn from a generator of its
+        own (so the partner's own history is the same whatever the referral does): its account manager
+        approves it (or rejects it) a few days later, and an approved business places its first order and
+        pays it, or never orders within the window."""
+        name, kind, region, language = self.rng.choice(REFERRED_BUSINESSES)
         number = self._id("REF", "referral", 2)
-        self._add(self._at(), "referral", {"key": f"demo-referral:{number}", "points": self.profile.referral_points,
-                                           "referred": referred, "ref_id": number})  # fmt: skip
+        rng = random.Random(f"{self.spec.external_id}:{number}")
+        serial = self.numbers["referral"]
+        body = f"52{self.spec.number:04d}{serial:02d}"
+        slug = f"ref{self.spec.number}{serial:02d}"
+        quantity = rng.randint(1, 4)
+        self._add(self._at(), "referral", {
+            "number": number,
+            "company_name": name,
+            "registration_number": body + _check_digit(body),
+            "contact_name": rng.choice(CONTACTS),
+            "email": f"office@{slug}.example",
+            "phone": f"0{rng.randint(2, 9)}-555-{rng.randint(1000, 9999)}",
+            "kind": kind,
+            "region": region,
+            "language": language,
+            "decision": "reject" if rng.random() < 0.15 and not qualifies else "approve",
+            "rejection": rng.choice(REFERRAL_REJECTIONS),
+            "decide_after": 1 if qualifies else rng.randint(1, 4),
+            "order_after": 3 if qualifies else rng.randint(4, 45) if rng.random() < 0.85 else None,  # None: never
+            "order_lines": [{"line_no": 1, "sku": "MCH-OFFICE-S", "category": "Machines", "quantity": quantity,
+                             "net_amount": str(Decimal("1290.00") * quantity)}],
+            "pay_after": 5 if qualifies else rng.randint(10, 30),
+            "slug": slug,
+        })  # fmt: skip
 
     def _redemption(self, decision=None, wait=False):
         """A buyer redeems; which item is chosen when it happens, from what the company can afford then."""
@@ -389,3 +417,12 @@ class _Walk:
         """This day, a little later than the event before: events of a day keep their order."""
         self.minutes += self.rng.randint(10, 50)
         return _moment(self.today, self.day, self.minutes)
+
+
+def _check_digit(body: str) -> str:
+    """The check digit that makes an 8-digit body a valid Israeli company number."""
+    for digit in "0123456789":
+        products = (int(d) * (1 + i % 2) for i, d in enumerate(body + digit))
+        if sum(p - 9 if p > 9 else p for p in products) % 10 == 0:
+            return digit
+    raise AssertionError("unreachable")

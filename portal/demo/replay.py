@@ -3,9 +3,14 @@
 Each week, in this order: what people did (redemptions and their decisions, adjustments), against the
 balance the weeks before left; then what the ERP sent (orders, invoices, returns, payments) through
 ``portal.earning.services.record`` in one batch per kind, with ``source="demo"``; then what people learned
-(``portal.demo.learning``: quizzes and forms through ``content.services``), the referrals and welcome
-bonuses; then ``release_order_points`` as the periodic task would have run it, and
-the programme's other periodic runs (``after_week``: the tier review and the expiry run).
+(``portal.demo.learning``: quizzes and forms through ``content.services``); then ``release_order_points`` as
+the periodic task would have run it, and the programme's other periodic runs (``after_week``: the tier review
+and the expiry run).
+
+Referrals go the product's whole way (``_refer``): the business applies through the referring partner's
+link (``referrals.services.submit_application``), its account manager approves it (a new partner, its owner
+invited) or rejects it, the newcomer's first order, invoice and payment go through ``record`` like every
+ERP record, and the qualification check gives the referral points and the welcome bonus.
 
 People's actions (and a failed quiz's retry) run "on the day" (``demo_clock``): the services read the time from
 ``django.utils.timezone.now``, so their rows and ledger entries carry the day of the history, not the
@@ -20,20 +25,23 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from unittest import mock
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.audiences import PartnerFacts, facts_of, includes, terms_of, with_terms
+from accounts.invitations import NOTICE_KIND as INVITATION_NOTICE
 from accounts.models import Membership, Partner, User
 from content.models import Completion
 from portal.demo.history import Event
 from portal.earning import adjustments
 from portal.earning import services as earning
-from portal.earning.models import Adjustment
-from portal.ledger import services as ledger
-from portal.ledger.models import Code
+from portal.earning.models import Adjustment, EarningSettings, Invoice, Order, Payment
 from portal.ledger.queries import balance_of
+from portal.notices.models import Notice
+from referrals import services as referrals
+from referrals.models import Application
 from rewards_catalog import services as catalog
 from rewards_catalog.models import Item, Redemption, RedemptionEvent
 
@@ -77,9 +85,11 @@ class Replay:
         horizon: datetime,
         after_week: Callable[[datetime], None] = lambda end: None,
         learning=None,
+        joined: Callable[[Partner], None] = lambda partner: None,
     ):
         self.partners = partners
         self.after_week = after_week  # the programme's periodic runs, at the end of each week
+        self.joined = joined  # told of each partner an approved referral makes, for those runs to include it
         self.replayed = replayed  # partners whose history an earlier run sent: their people did it all then
         self.administrator = administrator
         self.horizon = horizon  # nothing happens at or after it
@@ -94,6 +104,10 @@ class Replay:
             )
         )
         self.facts: dict[int, PartnerFacts] = {}
+        self.currency = EarningSettings.load().currency
+        self.qualified_before = set(
+            Application.objects.filter(status=Application.Status.QUALIFIED).values_list("pk", flat=True)
+        )
 
     def run(self, histories: dict[str, list[Event]]) -> Tally:
         weeks: dict[int, list[tuple[str, Event]]] = defaultdict(list)
@@ -104,13 +118,14 @@ class Replay:
         for partner, events in histories.items():
             for event in events:
                 weeks[(event.at - first) // WEEK].append((partner, event))
-                if event.kind in ("redemption", "adjustment") and partner not in self.replayed:
+                if event.kind in ("redemption", "adjustment", "referral") and partner not in self.replayed:
                     self._later(event.at, self._action(partner, event))
         # What people did on an earlier run is all there: a partner's balance today would choose differently.
         replayed = [self.partners[p].id for p in self.replayed]
         self.tally.count("redemption", False, Redemption.objects.filter(partner_id__in=replayed).count())
         self.tally.count("adjustment", False, Adjustment.objects.filter(partner_id__in=replayed).count())
         self.tally.count("content", False, Completion.objects.filter(partner_id__in=replayed).count())
+        self._count_replayed_referrals(replayed)
         for week in range(max(weeks) + 1):
             end = min(first + (week + 1) * WEEK, self.horizon)
             self._act_until(end)
@@ -118,7 +133,9 @@ class Replay:
             earning.release_order_points(now=end)
             self.after_week(end)
         self._act_until(self.horizon)
+        self._close_referral_windows()
         self.after_week(self.horizon)
+        self._count_referrals()
         return self.tally
 
     # --- what the ERP sent ------------------------------------------------------------------
@@ -140,7 +157,6 @@ class Replay:
         for partner, event in by_kind["content"]:  # after the ERP's records, as the week's points always came
             if partner not in self.replayed:
                 self._learn(self.partners[partner], event.data, event.at)
-        self._post_programme_points([(p, e) for kind in ("welcome", "referral") for p, e in by_kind[kind]])
 
     def _record(self, kind: str, items: list[dict]) -> None:
         for start in range(0, len(items), earning.MAX_BATCH):
@@ -156,30 +172,6 @@ class Replay:
             for result in results:
                 self.tally.count(kind, result.status == "created")
 
-    def _post_programme_points(self, events: list[tuple[str, Event]]) -> None:
-        # Referrals have no app of their own yet (referrals/): until they do, the demo posts their points
-        # straight to the ledger, as that app will, with the reason a partner reads.
-        requests = [self._programme_points(self.partners[p].id, e) for p, e in events]
-        for request, result in zip(requests, ledger.post_transfers(requests), strict=True):
-            if not result.ok:
-                raise DemoRefused(f"The ledger refused {result.key}: {result.error.message}")
-            self.tally.count(request.code, result.status == "created")
-
-    @staticmethod
-    def _programme_points(partner_id: int, event: Event) -> ledger.TransferRequest:
-        data = event.data
-        common = {"key": data["key"], "amount": data["points"], "effective_at": event.at}
-        if event.kind == "welcome":
-            return ledger.earning(partner_id, **common, code=Code.WELCOME, reason="Welcome to the partner programme",
-                                  details={"about": {"kind": "welcome"}}, actor_label="programme",
-                                  ref_type="partner")  # fmt: skip
-        return ledger.earning(partner_id, **common, code=Code.REFERRAL,
-                              reason=f"Referral: {data['referred']} placed its first order",
-                              details={"referred": data["referred"],
-                                       "about": {"kind": "referral", "referred": data["referred"]}},
-                              actor_label="referrals", ref_type="referral",
-                              ref_id=data["ref_id"])  # fmt: skip
-
     # --- what people did ------------------------------------------------------------------------
 
     def _later(self, at: datetime, action: Callable) -> None:
@@ -193,7 +185,7 @@ class Replay:
             action(at)
 
     def _action(self, partner: str, event: Event) -> Callable:
-        act = self._redeem if event.kind == "redemption" else self._adjust
+        act = {"redemption": self._redeem, "adjustment": self._adjust, "referral": self._refer}[event.kind]
         return lambda at: act(self.partners[partner], event.data, at)
 
     def _learn(self, partner: Partner, data: dict, at: datetime) -> None:
@@ -313,3 +305,80 @@ class Replay:
                     )
 
             self._later(approved, approve)
+
+    # --- referrals: applied, decided, the newcomer's first order and payment, qualified --------------------
+
+    def _refer(self, partner: Partner, data: dict, at: datetime) -> None:
+        """The business applies through the partner's link; its account manager decides a few days later."""
+        if Application.objects.filter(registration_number=data["registration_number"]).exists():
+            return  # applied on an earlier run (or a partner already under this number)
+        fields = {name: data[name] for name in ("company_name", "registration_number", "contact_name", "email",
+                                                "phone", "kind", "region", "language")}  # fmt: skip
+        with demo_clock(at):
+            application = referrals.submit_application(
+                referrals.ApplicationForm(**fields, code=referrals.referral_code_for(partner).code)
+            )
+        self._hush(at)
+        decided = at + timedelta(days=data["decide_after"], hours=3)
+        self._later(decided, lambda when: self._decide(application, partner.account_manager, data, when))
+
+    def _decide(self, application: Application, manager: User, data: dict, at: datetime) -> None:
+        with demo_clock(at):
+            if data["decision"] == "reject":
+                referrals.reject_application(application, acting_user=manager, note=data["rejection"])
+            else:
+                note = "Checked with the referring partner." if referrals.signals_of(application) else ""
+                application = referrals.approve_application(application, acting_user=manager, note=note)
+                self.joined(application.partner)
+        self._hush(at)
+        if data["decision"] == "reject" or data["order_after"] is None:
+            return
+        ordered = at + timedelta(days=data["order_after"], hours=2)
+        self._later(ordered, lambda when: self._first_order(application, data, when))
+
+    def _first_order(self, application: Application, data: dict, at: datetime) -> None:
+        """The newcomer's first order and its invoice, sent by the ERP like every other record."""
+        erp_id, slug = application.partner.external_id, data["slug"]
+        amount = str(sum(Decimal(line["net_amount"]) for line in data["order_lines"]))
+        self._record("order", [{"external_id": f"SO-{slug}-1", "partner": erp_id, "placed_at": at.isoformat(),
+                                "currency": self.currency, "lines": data["order_lines"]}])  # fmt: skip
+        self._record("invoice", [{"external_id": f"INV-{slug}-1", "partner": erp_id, "amount": amount,
+                                  "currency": self.currency, "issued_on": at.date().isoformat(),
+                                  "due_on": (at.date() + timedelta(days=30)).isoformat()}])  # fmt: skip
+        paid = at + timedelta(days=data["pay_after"], hours=1)
+        payment = {"external_id": f"PAY-{slug}-1", "invoice": f"INV-{slug}-1", "amount": amount,
+                   "paid_on": paid.date().isoformat()}  # fmt: skip
+        self._later(paid, lambda when: self._first_payment(application, payment, when))
+
+    def _first_payment(self, application: Application, payment: dict, at: datetime) -> None:
+        """The payment, then the check the ERP's batch queues after it commits, as it would have run that day."""
+        self._record("payment", [payment])
+        with demo_clock(at):
+            referrals.check_qualification(application.pk, now=at)
+
+    def _count_replayed_referrals(self, referrer_ids: list[int]) -> None:
+        """The ERP's records of newcomers an earlier run referred: there, and not sent again."""
+        newcomers = Application.objects.filter(referrer_id__in=referrer_ids, partner__isnull=False).values("partner")
+        self.tally.count("order", False, Order.objects.filter(partner__in=newcomers).count())
+        self.tally.count("invoice", False, Invoice.objects.filter(partner__in=newcomers).count())
+        self.tally.count("payment", False, Payment.objects.filter(invoice__partner__in=newcomers).count())
+
+    def _close_referral_windows(self) -> None:
+        """Referrals whose window ended by the demo's today without a first order expire, as beat's sweep does."""
+        with demo_clock(self.horizon):
+            for pk in referrals.waiting_applications():
+                referrals.check_qualification(pk, now=self.horizon)
+
+    def _count_referrals(self) -> None:
+        """The referral points and welcome bonuses given, those of this run as new."""
+        qualified = Application.objects.filter(status=Application.Status.QUALIFIED)
+        for pk, referrer_points, welcome_points in qualified.values_list("pk", "referrer_points", "welcome_points"):
+            created = pk not in self.qualified_before
+            self.tally.count("referral", created, int(referrer_points > 0))
+            self.tally.count("welcome", created, int(welcome_points > 0))
+
+    @staticmethod
+    def _hush(at: datetime) -> None:
+        """The demo's past was announced at the time: its referral e-mails and owners' invitations are sent."""
+        kinds = [referrals.NOTICE_KIND, INVITATION_NOTICE]
+        Notice.objects.filter(kind__in=kinds, sent_at__isnull=True).update(sent_at=at)

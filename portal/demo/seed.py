@@ -142,6 +142,7 @@ def seed_demo(*, partners_per_kind: int = MAX_PARTNERS_PER_KIND, today: date | N
             horizon=_at(today, 0),
             after_week=runs,
             learning=learning,
+            joined=tier_runs.partners.append,  # partners made by approved referrals go through the runs too
         )
         summary.records = replay.run(histories)
         # Suspended partners earned like the others until they stopped; they are suspended now.

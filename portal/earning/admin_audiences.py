@@ -22,7 +22,7 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from accounts.audiences import offers_using
+from accounts.audiences import offers_using, with_offer_counts
 from accounts.models import Audience, Partner
 from portal.tiers.models import Tier
 from portal.tiers.queries import audience_sizes
@@ -83,7 +83,7 @@ def _tags(audience: Audience) -> str:
 
 class AudienceIndexView(generic.IndexView):
     def get_base_queryset(self):
-        return super().get_base_queryset().prefetch_related("tiers", "tags")
+        return with_offer_counts(super().get_base_queryset().prefetch_related("tiers", "tags"))
 
     def get_table(self, object_list):
         audiences = list(object_list)
@@ -135,6 +135,7 @@ class AudienceViewSet(ModelViewSet):
         Column("tiers", label=_("Tiers"), accessor=_tiers),
         Column("tags", label=_("Tags"), accessor=_tags),
         Column("partners_now", label=_("Active partners in it now"), accessor="partners_now"),
+        Column("offer_count", label=_("Offers using it"), accessor="offer_count"),
     ]
     edit_handler = AUDIENCE_PANELS
     index_view_class = AudienceIndexView

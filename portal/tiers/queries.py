@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import Subquery
 from django.utils import timezone
 from taggit.models import TaggedItem
 
@@ -89,6 +90,12 @@ def audience_sizes(audience_ids: Sequence[int]) -> dict[int, int]:
             },
         )
         return dict(cursor.fetchall())
+
+
+def tier_id_in_sql(partner: Partner) -> Subquery:
+    """The partner's tier id as a subquery (NULL before its first review), for a filter that needs it
+    without a query of its own (``accounts.audiences.offered_to``)."""
+    return Subquery(PartnerTier.objects.filter(partner_id=partner.pk).values("tier_id")[:1])
 
 
 def tier_of(partner: Partner) -> Tier | None:

@@ -18,6 +18,7 @@ from portal.demo.seed import DEMO_PASSWORD, NORTHWIND_OWNER, seed_demo
 from portal.earning.models import Adjustment, Invoice, Order, Payment, Return
 from portal.ledger.models import Code, Phase, Transfer
 from portal.ledger.queries import balance_of, discrepancies, transfers_of
+from referrals.models import Application
 from rewards_catalog.models import GiftCode, Redemption
 
 HEBREW = re.compile(r"[\u0590-\u05ff]")
@@ -130,6 +131,25 @@ def test_northwind_shows_every_kind_of_event(seeded):
     assert GiftCode.objects.filter(redemption__partner=northwind, redemption__status="fulfilled").exists()
 
 
+def test_the_demos_referrals_went_the_products_way(seeded):
+    """Applied through the referrer's link, decided by its manager, rewarded on the newcomer's first order."""
+    applications = Application.objects.select_related("referrer", "partner")
+    statuses = Counter(applications.values_list("status", flat=True))
+    assert statuses["qualified"] >= 1 and sum(statuses.values()) == seeded.records.created["referral"] + sum(
+        n for status, n in statuses.items() if status != "qualified"
+    )
+    for application in applications.filter(status="qualified"):
+        newcomer = application.partner
+        assert newcomer.account_manager == application.referrer.account_manager
+        assert Order.objects.filter(partner=newcomer, external_id=application.qualifying_order).exists()
+        rewards = Transfer.objects.filter(ref_type="referral", ref_id=str(application.pk))
+        assert sorted(rewards.values_list("code", flat=True)) == [Code.REFERRAL, Code.WELCOME]
+    referred = set(applications.exclude(partner=None).values_list("partner", flat=True))
+    welcomed = set(Transfer.objects.filter(code=Code.WELCOME).values_list("credit_account__partner", flat=True))
+    assert welcomed <= referred  # only referred newcomers get a welcome bonus
+    assert not Transfer.objects.filter(key__startswith="demo-referral:").exists()  # no stand-in entries
+
+
 def test_northwinds_owner_sees_its_orders(seeded, client):
     northwind = Membership.objects.get(user__email=NORTHWIND_OWNER).partner
     order = Order.objects.filter(partner=northwind).order_by("-placed_at").first()
@@ -217,6 +237,19 @@ def test_the_demo_has_each_active_partners_statements_of_the_last_months(seeded,
     client.force_login(owner)
     latest = Statement.objects.filter(partner=owner.membership.partner).latest("month")
     assert client.get(reverse("statements:download", args=[f"{latest.month:%Y-%m}"])).status_code == 200
+
+
+def test_the_demos_offers_name_their_audiences(seeded):
+    from portal.earning.models import Campaign
+    from rewards_catalog.models import Item
+
+    grinders = Campaign.objects.get(name="Grinder spring push")
+    assert (grinders.audience.name, grinders.audience.partner_kinds) == ("Resellers", ["reseller"])
+    assert Campaign.objects.get(name="X5 capsules launch").audience is None  # every partner
+    vip_seat = Item.objects.get(title="Partner summit: VIP seat")
+    assert {tier.name for tier in vip_seat.audience.tiers.all()} == {"Gold", "Platinum"}
+    preview = Item.objects.get(title="Preview unit of the new range")
+    assert [tag.name for tag in preview.audience.tags.all()] == ["pioneers"]
 
 
 def test_the_demo_learns_through_the_content_services_in_both_languages(seeded):

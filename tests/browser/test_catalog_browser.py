@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from allauth.account.models import EmailAddress
 
-from tests.rewards_catalog.factories import CategoryFactory, ItemFactory, company, gift_card, tier
+from tests.rewards_catalog.factories import CategoryFactory, GoodsFactory, ItemFactory, company, gift_card, tier
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,8 @@ def test_an_owner_browses_redeems_a_gift_card_and_sees_its_code(browser, live_se
     vouchers = CategoryFactory(name="Vouchers", slug="vouchers")
     gift_card([CODE], cost_points=1_000, title="Bookshop voucher 50 €", category=vouchers)
     ItemFactory(title="Factory tour for two", cost_points=4_000, description="A day with the engineers.")
-    ItemFactory(title="Pioneer preview kit", cost_points=800, tiers=[tier("Platinum")])
+    ItemFactory(title="Pioneer preview kit", cost_points=800, tiers=[tier("Platinum")])  # for a higher tier
+    GoodsFactory(title="Branded mug", cost_points=300, stock=0)
 
     page = browser.new_page(viewport=PHONE)
     page.goto(f"{live_server.url}/accounts/login/?next=/rewards/")
@@ -43,7 +44,8 @@ def test_an_owner_browses_redeems_a_gift_card_and_sees_its_code(browser, live_se
     catalog = page.get_by_role("list", name="Catalog items")
     assert catalog.get_by_role("link", name="Bookshop voucher 50 €").is_visible()
     assert "1,500 more points needed" in catalog.inner_text()  # the factory tour
-    assert "Only for these tiers: Platinum." in catalog.inner_text()
+    assert "Sold out." in catalog.inner_text()  # the mug
+    assert "Only for these tiers: Platinum." in catalog.inner_text()  # what a higher tier unlocks
     shoot(page, "browse-phone")
     page.set_viewport_size(DESKTOP)
     shoot(page, "browse-desktop")

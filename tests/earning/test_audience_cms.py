@@ -14,6 +14,7 @@ from taggit.models import Tag
 from accounts.models import Audience, Partner
 from portal.earning.models import Campaign
 from portal.tiers.models import PartnerTier, Tier
+from rewards_catalog.models import Item
 from tests.factories import AccountManagerFactory, PartnerFactory, ProgrammeAdministratorFactory, StaffFactory, audience
 
 pytestmark = pytest.mark.django_db
@@ -92,13 +93,18 @@ def test_the_list_says_whom_each_audience_includes_and_how_many_active_partners_
     in_tier(PartnerFactory(kind="reseller", region="North"), gold)  # without the tag
     PartnerFactory(kind="reseller", region="North").tags.add(vip)  # without a tier
     audience("Everyone in the South", regions=["South"])
+    now = timezone.now()
+    Campaign.objects.create(
+        name="Spring", starts_at=now, ends_at=now + timedelta(days=9), audience=northern_gold_resellers
+    )
+    Item.objects.create(title="Mug", kind="goods", cost_points=10, audience=northern_gold_resellers)
     client.force_login(ProgrammeAdministratorFactory())
 
     table = text(client.get(reverse("audience:index"))).split("Active partners in it now")[1]
 
-    # each row: its name, its actions, then its kinds, regions, tiers, tags and the active partners in it now
-    assert "Northern gold resellers Edit Inspect Delete Reseller North Gold vip 2 " in table  # two meet every limit
-    assert "Everyone in the South Edit Inspect Delete Every kind South Every tier No tag needed 0 " in table
+    # each row: its name, its actions, its kinds, regions, tiers, tags, the active partners in it now, its offers
+    assert "Northern gold resellers Edit Inspect Delete Reseller North Gold vip 2 2 " in table  # two meet every limit
+    assert "Everyone in the South Edit Inspect Delete Every kind South Every tier No tag needed 0 0 " in table
 
 
 def test_the_list_costs_the_same_queries_for_many_audiences(client, django_assert_max_num_queries, gold):
@@ -190,3 +196,14 @@ def test_the_campaign_form_chooses_an_audience_or_every_partner(client, northern
     page = client.get(reverse("campaign:add")).content.decode()
     assert "Every partner" in page and "Northern gold resellers" in page
     assert 'name="partner_kinds"' not in page and 'name="regions"' not in page
+
+
+def test_the_audience_pages_speak_hebrew_to_a_hebrew_reader(client, northern_gold_resellers):
+    reader = ProgrammeAdministratorFactory()
+    reader.language = "he"
+    reader.save(update_fields=["language"])
+    client.force_login(reader)
+    listing = text(client.get(reverse("audience:index")))
+    assert "קהלי יעד" in listing and "שותפים פעילים בו כעת" in listing and "זהב" in listing
+    form = text(client.get(reverse("audience:add")))
+    assert "סוגי שותפים" in form and "האזורים שיש בהם שותפים" in form

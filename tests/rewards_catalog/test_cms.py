@@ -285,3 +285,34 @@ def test_a_redeemed_item_is_not_deleted_but_its_manager_is_told_how_to_withdraw_
     response = client.post(reverse("catalog_item:delete", args=[item.pk]), follow=True)
     assert "has been redeemed, so it cannot be deleted" in visible(response)
     assert Item.objects.filter(pk=item.pk).exists()
+
+
+def test_the_item_list_shows_each_items_audience_and_filters_by_it(client):
+    resellers = audience("Resellers only", kinds=["reseller"])
+    GoodsFactory(title="Reseller mug", audience=resellers)
+    GoodsFactory(title="Mug for all")
+    client.force_login(AccountManagerFactory())
+    page = visible(client.get(reverse("catalog_item:index")))
+    assert "Reseller mug" in page and "Resellers only" in page and "Mug for all" in page
+    only = visible(client.get(reverse("catalog_item:index"), {"audience": resellers.pk}))
+    assert "Reseller mug" in only and "Mug for all" not in only
+
+
+def test_the_item_list_costs_the_same_queries_however_many_items_have_audiences(client):
+    client.force_login(AccountManagerFactory())
+    url = reverse("catalog_item:index")
+    client.get(url)
+
+    def cost():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    GoodsFactory(audience=audience(kinds=["reseller"]))
+    one = cost()
+    for n in range(6):
+        GoodsFactory(audience=audience(regions=[f"Region {n}"]))
+    assert cost() == one

@@ -65,7 +65,8 @@ def test_the_catalog_shows_each_item_with_what_stands_between_the_company_and_it
     assert "Espresso machine" in page and "You can redeem this now" in page
     assert "Trip to the factory" in page and "500 more points needed" in page
     assert "Golf day" in page and "Sold out." in page
-    assert "Pioneer preview" not in page and "Pioneers" not in page  # for other audiences: not listed
+    assert "Pioneer preview" in page and "Only for these tiers: Platinum." in page  # what a higher tier unlocks
+    assert "Pioneers" not in page  # for other segments: not listed
     assert "Hidden" not in page
     assert "1,000" in page  # the balance
 
@@ -84,6 +85,19 @@ def test_within_reach_counts_points_on_their_way(client, owner):
 
     assert "Soon affordable" in page and "within reach soon" in page
     assert "Far away" not in page
+
+
+def test_a_category_of_items_for_others_only_is_not_offered(client, owner):
+    ItemFactory(title="Espresso beans", category=CategoryFactory(name="Coffee", slug="coffee"))
+    golf = CategoryFactory(name="Golf", slug="golf")
+    ItemFactory(title="Golf day", category=golf, audience=audience(kinds=["distributor"]))
+    page = signed_in(client, owner).get(reverse("rewards_catalog:catalog")).content.decode()
+    assert "?category=coffee" in page and "?category=golf" not in page
+
+    owner.partner.kind = "distributor"
+    owner.partner.save(update_fields=["kind"])
+    page = client.get(reverse("rewards_catalog:catalog")).content.decode()
+    assert "?category=golf" in page and "Golf day" in page
 
 
 def test_search_and_categories_narrow_the_catalog(client, owner):
