@@ -289,6 +289,8 @@ def values_for(name, converter, route, ids, named_model) -> list:
         return ["approve", "reject"]
     if name in ("uidb64", "token"):
         return ["x"]
+    if name == "item_key":  # a Learn item (content's report and exports): every page's translation key
+        return sorted(set(Page.objects.values_list("translation_key", flat=True)))
     if name in ("pk", "object_id"):
         model = Page if route.name.startswith("wagtailadmin_pages:") else named_model or model_of(route)
     else:
