@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal bench-periodic bench-statements
+.PHONY: demo test lint stop migrate seed bench-ledger bench-ingest bench-redeem bench-portal bench-periodic bench-statements bench-content
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,8 @@ bench-periodic: $(VENV)/.installed
 # way, in a database of its own; needs Redis (REDIS_URL, default redis://127.0.0.1:6379/12). BENCH_ARGS=--profile.
 bench-statements: $(VENV)/.installed
 	timeout 1500 $(PY) bench/statements.py $(BENCH_ARGS)
+
+# Learning's earning path: every person's quiz passes sent twice at once (two tabs) by 8 processes, each company
+# over its monthly cap; then the Learn page under load; in a database of its own. BENCH_ARGS=--companies 40.
+bench-content: $(VENV)/.installed
+	timeout 1500 $(PY) bench/content.py $(BENCH_ARGS)

@@ -86,3 +86,16 @@ def copy_rate(rows: list[tuple], columns: list[str], like: str = "ledger_transfe
         elapsed = time.perf_counter() - started
         cursor.execute("DROP TABLE bench_copy")
     return len(rows) / elapsed
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL for the workers that names the benchmark's database (on a socket, as the embedded one)."""
+    from urllib.parse import quote
+
+    user = quote(settings_dict.get("USER") or "", safe="")
+    if settings_dict.get("PASSWORD"):
+        user += ":" + quote(settings_dict["PASSWORD"], safe="")
+    host, port, name = settings_dict.get("HOST") or "", settings_dict.get("PORT") or "", settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgres://{user}@:{port}/{host}/{quote(name)}"
+    return f"postgres://{user}@{host}:{port}/{quote(name)}"

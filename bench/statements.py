@@ -56,7 +56,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _setup import ROOT, check_ledger, django_setup, use_own_database
+from _setup import ROOT, check_ledger, database_url, django_setup, use_own_database
 
 HISTORY_MONTHS = 5  # months of history before the month the statements report
 HEAVY_EVERY = 5  # one partner in this many has a busy month (30 entries or more), two in this many a quiet one
@@ -327,19 +327,6 @@ def clear_statements(month: date, folder: Path) -> None:
 
 
 # --- The shipped way: real workers ------------------------------------------------------------------------
-
-
-def database_url(settings_dict: dict) -> str:
-    """A DATABASE_URL for the workers that names the benchmark's database (on a socket, as the embedded one)."""
-    from urllib.parse import quote
-
-    user = quote(settings_dict.get("USER") or "", safe="")
-    if settings_dict.get("PASSWORD"):
-        user += ":" + quote(settings_dict["PASSWORD"], safe="")
-    host, port, name = settings_dict.get("HOST") or "", settings_dict.get("PORT") or "", settings_dict["NAME"]
-    if host.startswith("/"):
-        return f"postgres://{user}@:{port}/{host}/{quote(name)}"
-    return f"postgres://{user}@{host}:{port}/{quote(name)}"
 
 
 def start_workers(log) -> tuple[subprocess.Popen, str]:
