@@ -196,7 +196,7 @@ ARTICLES = [
 QUIZZES = [
     QuizSpec(
         slug="barista-basics",
-        title=("Quiz: dialling in the G20", "חידון: כיוון ה-G20"),
+        title=("Dialling in the G20", "כיוון ה-G20"),
         intro=("Three questions on the article.", "שלוש שאלות על המאמר."),
         points=50,
         pass_mark_percent=66,
@@ -230,7 +230,7 @@ QUIZZES = [
     ),
     QuizSpec(
         slug="pro300-descaling",
-        title=("Quiz: caring for the Pro 300", "חידון: טיפול ב-Pro 300"),
+        title=("Daily care of the Pro 300", "טיפול יומי ב-Pro 300"),
         intro=("Prove you can keep a Pro 300 running.", "הוכיחו שאתם יודעים לשמור על Pro 300."),
         points=50,
         pass_mark_percent=66,
@@ -315,7 +315,7 @@ QUIZZES = [
     ),
     QuizSpec(
         slug="selling-to-offices",
-        title=("Quiz: selling to offices", "חידון: מכירה למשרדים"),
+        title=("Selling to offices", "מכירה למשרדים"),
         intro=("For resellers: the office account in two questions.", "למשווקים: הלקוח המשרדי בשתי שאלות."),
         points=75,
         pass_mark_percent=100,
