@@ -8,11 +8,12 @@ English one otherwise.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -51,8 +52,15 @@ def _window(now: datetime) -> Q:
     )
 
 
-def offered_items(partner: Partner, *, now: datetime | None = None) -> dict[uuid.UUID, LearnPage]:
-    """Every item offered to the partner now, by item (translation key), newest first, each the copy to read.
+def offered_items(
+    partner: Partner,
+    *,
+    now: datetime | None = None,
+    keys: Collection[uuid.UUID] | None = None,
+    models: Iterable[type[LearnPage]] = ITEM_MODELS,
+) -> dict[uuid.UUID, LearnPage]:
+    """Every item offered to the partner now, by item (translation key), newest first, each the copy to read;
+    with `keys`, only among those items (a quiz's article's key among them, or the quiz is not offered).
 
     A few queries whatever the number of pages: one per page type, one for the articles' keys. A partner
     that is not active (applied, suspended) is offered nothing, as it earns nothing from its orders."""
@@ -62,8 +70,10 @@ def offered_items(partner: Partner, *, now: datetime | None = None) -> dict[uuid
     tier = tier_of(partner)
     languages = reading_languages()
     offered = Q(locale__language_code__in=languages) & _window(now) & offered_to(partner, tier_id=tier and tier.pk)
+    if keys is not None:
+        offered &= Q(translation_key__in=list(keys))
     candidates: list[LearnPage] = []
-    for model in ITEM_MODELS:
+    for model in models:
         candidates += model.objects.live().filter(offered).select_related("locale")
     rank = {language: i for i, language in enumerate(languages)}
     chosen: dict[uuid.UUID, LearnPage] = {}
@@ -81,11 +91,22 @@ def offered_items(partner: Partner, *, now: datetime | None = None) -> dict[uuid
 
 
 def offered_page(partner: Partner, page_id: int, *, now: datetime | None = None) -> LearnPage | None:
-    """The copy of page `page_id` (any language's) the partner's people read, if the item is offered to it."""
-    key = Page.objects.filter(pk=page_id).values_list("translation_key", flat=True).first()
-    if key is None:
+    """The copy of page `page_id` (any language's) the partner's people read, if the item is offered to it.
+
+    The same rule as the list, judged on this item and its article alone (every earning asks it: reading the
+    whole section was three quarters of a quiz's submission)."""
+    found = Page.objects.filter(pk=page_id).values_list("translation_key", "content_type").first()
+    if found is None:
         return None
-    return offered_items(partner, now=now).get(key)
+    key, content_type = found
+    model = ContentType.objects.get_for_id(content_type).model_class()
+    if model not in ITEM_MODELS:
+        return None
+    copies = Page.objects.filter(translation_key=key).values_list("path", flat=True)
+    parents = [path[: -Page.steplen] for path in copies]
+    article_keys = list(ArticlePage.objects.filter(path__in=parents).values_list("translation_key", flat=True))
+    models = {model, ArticlePage} if article_keys else {model}
+    return offered_items(partner, now=now, keys={key, *article_keys}, models=models).get(key)
 
 
 def quizzes_of(article: ArticlePage, offered: dict[uuid.UUID, LearnPage]) -> list[QuizPage]:
