@@ -68,14 +68,22 @@ class StepView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
         """A line for the viewer who may not take the step (the requester of an adjustment), if any."""
         return ""
 
+    def take_step(self, form) -> None:
+        """Take the step through its service; a step whose form asks for more than a note passes it here."""
+        self.flow[self.step].execute(self.object, actor=self.request.user, note=form.cleaned_data["note"])
+
     def form_valid(self, form):
         try:
-            self.flow[self.step].execute(self.object, actor=self.request.user, note=form.cleaned_data["note"])
+            self.take_step(form)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not take this step."))
             return self.form_invalid(form)
         except ValidationError as error:
-            form.add_error(None, error)
+            if hasattr(error, "error_dict"):  # a service's per-field refusal: under the form's field, if it has it
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
             return self.form_invalid(form)
         self.object.refresh_from_db()
         messages.success(self.request, self.success_message % {self.context_object_name: self.object})

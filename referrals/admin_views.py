@@ -10,12 +10,9 @@ table ``REFERRAL_FLOW`` (``portal.workflow_admin``).
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_filters import ChoiceFilter
-from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
@@ -156,27 +153,13 @@ class ApproveView(ApplicationStepView):
     def get_initial(self):
         return {"external_id": services.suggested_erp_id(self.object)}
 
-    def form_valid(self, form):
-        try:
-            services.approve_application(
-                self.object,
-                acting_user=self.request.user,
-                note=form.cleaned_data["note"],
-                external_id=form.cleaned_data["external_id"],
-            )
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not take this step."))
-            return self.form_invalid(form)
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
-            return self.form_invalid(form)
-        self.object.refresh_from_db()
-        messages.success(self.request, self.success_message % {"application": self.object})
-        return redirect(self.get_success_url())
+    def take_step(self, form) -> None:
+        services.approve_application(
+            self.object,
+            acting_user=self.request.user,
+            note=form.cleaned_data["note"],
+            external_id=form.cleaned_data["external_id"],
+        )
 
 
 class RejectView(ApplicationStepView):
