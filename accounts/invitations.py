@@ -164,13 +164,7 @@ def invite(partner: Partner, *, email: str, role: str, acting_user: User) -> Inv
                 code="too_many",
             )
         invitation = Invitation(partner=partner, email=email)
-    invitation.role = role
-    invitation.invited_by = acting_user
-    _renew(invitation, now)
-    invitation.save()
-    log(instance=invitation, action="wagtail.create", user=acting_user, content_changed=True)
-    _mail_latest_link(invitation)
-    return invitation
+    return _issue(invitation, role=role, acting_user=acting_user, now=now)
 
 
 @transaction.atomic
@@ -194,7 +188,12 @@ def invite_owner(partner: Partner, *, email: str, acting_user: User) -> Invitati
     if invitation is not None and invitation.expires_at > now:
         return invitation
     invitation = invitation or Invitation(partner=partner, email=email)
-    invitation.role = Membership.Role.OWNER
+    return _issue(invitation, role=Membership.Role.OWNER, acting_user=acting_user, now=now)
+
+
+def _issue(invitation: Invitation, *, role: str, acting_user: User, now) -> Invitation:
+    """Save a new or renewed invitation with a fresh link, log it, and mail the link through the outbox."""
+    invitation.role = role
     invitation.invited_by = acting_user
     _renew(invitation, now)
     invitation.save()

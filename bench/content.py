@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import time
 
-from _setup import check_ledger, database_url, django_setup, use_own_database
+from _setup import bench_partners, check_ledger, database_url, django_setup, use_own_database
 
 PREFIX = "bench-content-"
 POINTS = 50
@@ -72,7 +72,7 @@ def programme(quizzes: int, companies: int, people: int) -> tuple[list[int], lis
     """The Learn section's quizzes (their page ids), the companies' memberships, and the monthly cap."""
     from wagtail.models import Locale, Page
 
-    from accounts.models import Membership, Partner, User
+    from accounts.models import Membership, User
     from content import services
     from content.models import ContentSettings, QuizPage
 
@@ -89,19 +89,7 @@ def programme(quizzes: int, companies: int, people: int) -> tuple[list[int], lis
     settings.monthly_cap_points = cap
     settings.save()
 
-    partners = Partner.objects.bulk_create(
-        [
-            Partner(
-                name=f"Benchmark company {n}",
-                external_id=f"{PREFIX}{n:05d}",
-                registration_number=f"{PREFIX}{n:05d}",
-                kind=Partner.Kind.RESELLER,
-                region="Benchmark",
-                status=Partner.Status.ACTIVE,
-            )
-            for n in range(companies)
-        ]
-    )
+    partners = bench_partners(companies, prefix=PREFIX.rstrip("-"))
     users = User.objects.bulk_create(
         [User(email=f"{p.external_id}-{m}@bench.example", password="!") for p in partners for m in range(people)]
     )
